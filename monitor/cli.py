@@ -1,0 +1,329 @@
+"""The ``monitor`` command. The only place where errors become one-line messages."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from .config import Settings, load_settings
+from .errors import ConfigError, MonitorError
+
+# Options shared by every command; each is a Settings key (same name as in the
+# file and as MONITOR_<KEY> in the environment).
+_SETTING_OPTIONS = ["database_url", "broker_url", "data_dir", "rules_path", "feeds_path", "timezone",
+                    "poll_tick", "log_level"]
+
+
+def _settings_options(f):
+    for key in reversed(_SETTING_OPTIONS):
+        field = Settings.model_fields[key]
+        f = click.option(f"--{key.replace('_', '-')}", key, default=None,
+                         help=f"{field.description} [env MONITOR_{key.upper()}]")(f)
+    f = click.option("--config", "config_file", default=None, type=click.Path(dir_okay=False),
+                     help="config file (YAML) [env MONITOR_CONFIG; default ./monitor.yaml if present]")(f)
+    return f
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@_settings_options
+@click.version_option(package_name="media-monitor")
+@click.pass_context
+def cli(ctx, config_file, **overrides):
+    """media-monitor: watch RSS/Atom feeds, alert on keyword rules."""
+    ctx.obj = {"config_file": config_file, "overrides": overrides}
+
+
+def _settings(ctx) -> Settings:
+    obj = ctx.find_root().obj
+    if "settings" not in obj:
+        obj["settings"] = load_settings(obj["config_file"], overrides=obj["overrides"])
+    return obj["settings"]
+
+
+def _services(ctx):
+    from .service import Services
+
+    obj = ctx.find_root().obj
+    if "services" not in obj:
+        obj["services"] = Services(_settings(ctx))
+    return obj["services"]
+
+
+def _log_setup(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(message)s",
+                        stream=sys.stderr)
+
+
+# -- running -------------------------------------------------------------------
+
+
+def _worker_argv(settings: Settings, *, pool: str | None, concurrency: int | None, name: str) -> list[str]:
+    from workers.app import queue_names
+
+    argv = ["worker", "-Q", ",".join(queue_names(settings)), "-l", settings.log_level,
+            "-c", str(concurrency or settings.worker_concurrency), "-n", name]
+    if pool:
+        argv += ["-P", pool]
+    return argv
+
+
+@cli.command()
+@click.pass_context
+def run(ctx):
+    """Run everything in one process: schedule, poll, match, deliver.
+
+    Uses the embedded SQLite database and queue unless configured otherwise;
+    the same Celery tasks as a distributed deployment. Ctrl-C stops cleanly.
+    """
+    from celery.beat import EmbeddedService
+
+    from workers import configure
+
+    settings = _settings(ctx)
+    svc = _services(ctx)
+    svc.check()
+    svc.sync_feeds(force=True)
+    app = configure(settings)
+    click.echo(f"media-monitor: {len(svc.store.list_feeds())} feed(s), rules from {settings.rules_path}, "
+               f"channels: {', '.join(svc.notifier.names) or 'none'}; database "
+               f"{_redacted_db(settings)}, queue {'embedded' if settings.embedded_broker else 'broker'}. "
+               f"Ctrl-C to stop.", err=True)
+    beat = EmbeddedService(app, thread=True)
+    beat.start()
+    try:
+        app.worker_main(_worker_argv(settings, pool="threads", concurrency=None, name="monitor-run@%h")
+                        + ["--without-gossip", "--without-mingle", "--without-heartbeat"])
+    except SystemExit as e:
+        if e.code not in (0, None):
+            raise
+    finally:
+        beat.stop()
+    click.echo("media-monitor: stopped", err=True)
+
+
+def _redacted_db(settings: Settings) -> str:
+    from .store import redact_url
+
+    return redact_url(settings.effective_database_url)
+
+
+@cli.command()
+@click.option("-c", "--concurrency", type=int, default=None, help="processes (default: worker_concurrency)")
+@click.option("-P", "--pool", default=None, help="Celery pool: prefork (default), threads, solo")
+@click.option("-n", "--hostname", default="monitor@%h", show_default=True, help="worker name")
+@click.pass_context
+def worker(ctx, concurrency, pool, hostname):
+    """Run a Celery worker on the configured broker (queues poll, match, deliver)."""
+    from workers import configure
+
+    settings = _settings(ctx)
+    _services(ctx).check()
+    app = configure(settings)
+    app.worker_main(_worker_argv(settings, pool=pool, concurrency=concurrency, name=hostname))
+
+
+@cli.command()
+@click.pass_context
+def beat(ctx):
+    """Run the scheduler that queues feed polls when they are due (run exactly one)."""
+    from workers import configure
+
+    settings = _settings(ctx)
+    svc = _services(ctx)
+    svc.store
+    svc.sync_feeds(force=True)
+    app = configure(settings)
+    app.start(["beat", "-l", settings.log_level])
+
+
+@cli.command("init-db")
+@click.pass_context
+def init_db(ctx):
+    """Create the database tables (idempotent)."""
+    from .store import Store
+
+    settings = _settings(ctx)
+    Store.open(settings.effective_database_url).close()
+    click.echo(f"database ready: {_redacted_db(settings)}")
+
+
+@cli.command()
+@click.pass_context
+def check(ctx):
+    """Check the whole configuration: settings, rules, channels, feeds, database."""
+    svc = _services(ctx)
+    svc.check()
+    click.echo(f"ok: {len(svc.rules.matcher().rules)} rule(s), {len(svc.notifier.names)} channel(s), "
+               f"database {_redacted_db(svc.settings)}")
+
+
+# -- feeds ---------------------------------------------------------------------
+
+
+@cli.group()
+def feeds():
+    """The feeds being polled."""
+
+
+@feeds.command("list")
+@click.option("--json", "as_json", is_flag=True, help="one JSON object per feed")
+@click.pass_context
+def feeds_list(ctx, as_json):
+    """List feeds with their health: last success, last error, failures."""
+    svc = _services(ctx)
+    svc.sync_feeds(force=True)
+    for f in svc.store.list_feeds():
+        if as_json:
+            click.echo(json.dumps({k: (v.isoformat() if hasattr(v, "isoformat") else v)
+                                   for k, v in f.__dict__.items()}))
+            continue
+        health = "ok" if not f.consecutive_failures else f"FAILING x{f.consecutive_failures}"
+        if not f.enabled:
+            health = "disabled"
+        last = f.last_success_at.strftime("%Y-%m-%d %H:%M") if f.last_success_at else "never"
+        click.echo(f"{f.id:>4}  {health:<12} {f.articles_seen:>6} art.  last ok {last:<16}  {f.name}  <{f.url}>")
+        if f.last_error:
+            click.echo(f"      last error: {f.last_error}")
+
+
+# -- rules ---------------------------------------------------------------------
+
+
+@cli.group()
+def rules():
+    """The YAML rules that decide what alerts."""
+
+
+@rules.command("validate")
+@click.argument("path", required=False, type=click.Path())
+@click.pass_context
+def rules_validate(ctx, path):
+    """Check rule files; print every error as file:line:col: message."""
+    from .rules import load_rules
+
+    settings = _settings(ctx)
+    try:
+        rs = load_rules(Path(path) if path else settings.rules_path, channels=list(settings.channels))
+    except ConfigError as e:
+        for p in e.problems:
+            click.echo(p, err=True)
+        sys.exit(1)
+    click.echo(f"ok: {len(rs.rules)} rule(s) in {len(rs.files)} file(s)")
+
+
+@rules.command("test")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--title", default="", help="title of the article (default: the file's first line)")
+@click.option("--language", default=None, help="language of the text, e.g. fr")
+@click.pass_context
+def rules_test(ctx, file, title, language):
+    """Show which rules match a text (FILE, or - for stdin), with highlights."""
+    from .render import render_alert
+    from .types import AlertContent, Document
+
+    svc = _services(ctx)
+    matcher = svc.rules.matcher()
+    text = file.read()
+    if not title:
+        title = text.strip().splitlines()[0] if text.strip() else ""
+    found = matcher.match(Document(title=title, text=text, language=language))
+    if not found:
+        click.echo(f"no rule matches ({len(matcher.rules)} rule(s) tried)")
+        sys.exit(1)
+    for m in found:
+        alert = AlertContent(rule=m.rule, terms=m.terms, title=title, link="", feed="(test)",
+                             published=None, text=text, hits=m.hits)
+        click.echo(render_alert(alert, "text", tz=svc.settings.timezone).body)
+        click.echo("")
+
+
+# -- channels --------------------------------------------------------------------
+
+
+@cli.group()
+def channels():
+    """The notification channels (apprise URLs)."""
+
+
+@channels.command("list")
+@click.pass_context
+def channels_list(ctx):
+    """List channels, secrets masked."""
+    n = _services(ctx).notifier
+    for name in n.names:
+        click.echo(f"{name}  {n.format_for(name):<8} {n.describe(name)}")
+
+
+@channels.command("test")
+@click.argument("name")
+@click.pass_context
+def channels_test(ctx, name):
+    """Send a test message to channel NAME; print apprise's reason on failure."""
+    from .render import render_test_message
+
+    n = _services(ctx).notifier
+    n.send(name, render_test_message(name, n.format_for(name)))
+    click.echo(f"sent a test message to {name}")
+
+
+# -- alerts ----------------------------------------------------------------------
+
+
+@cli.group()
+def alerts():
+    """Alert deliveries: what was sent, what failed."""
+
+
+@alerts.command("list")
+@click.option("--status", type=click.Choice(["pending", "sending", "sent", "failed", "dead"]), default=None)
+@click.option("--limit", type=int, default=50, show_default=True)
+@click.pass_context
+def alerts_list(ctx, status, limit):
+    """List recent deliveries, newest first."""
+    for d in _services(ctx).store.list_deliveries(status=status, limit=limit):
+        when = d.updated_at.strftime("%Y-%m-%d %H:%M") if d.updated_at else ""
+        click.echo(f"{d.id:>6}  {d.status:<8} {when}  [{d.rule}] -> {d.channel}  {d.title[:70]}")
+        if d.last_error and d.status != "sent":
+            click.echo(f"        attempts {d.attempts}: {d.last_error}")
+
+
+@alerts.command("retry")
+@click.option("--status", type=click.Choice(["dead", "failed"]), default="dead", show_default=True)
+@click.argument("ids", nargs=-1, type=int)
+@click.pass_context
+def alerts_retry(ctx, status, ids):
+    """Send dead (or failed) deliveries again, now, through the queue."""
+    from workers import configure
+    from workers.tasks import deliver
+
+    settings = _settings(ctx)
+    configure(settings)
+    found = _services(ctx).store.requeue_deliveries(status=status, ids=ids)
+    for d in found:
+        deliver.delay(d)
+    click.echo(f"requeued {len(found)} deliver{'y' if len(found) == 1 else 'ies'}")
+
+
+def main(argv=None) -> None:
+    """Entry point: run the CLI, turning MonitorError into one line on stderr."""
+    try:
+        cli.main(args=argv, prog_name="monitor", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except MonitorError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

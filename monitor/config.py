@@ -1,0 +1,224 @@
+"""Configuration: one model, read from a YAML file, the environment and the CLI.
+
+Every key has the same name everywhere: ``database_url`` in ``monitor.yaml``,
+``MONITOR_DATABASE_URL`` in the environment, ``--database-url`` on the command
+line. Precedence: command line > environment > file > defaults. No business
+logic lives here; the only I/O is reading the files named.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+
+from .errors import ConfigError
+from .yamlfile import YamlDoc, parse_yaml, validate
+
+ENV_PREFIX = "MONITOR_"
+DEFAULT_CONFIG_FILE = "monitor.yaml"
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class Settings(BaseModel):
+    """Everything the service needs to know; see README for each key."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    database_url: str = Field("", description="SQLAlchemy URL; default: SQLite file in data_dir")
+    broker_url: str = Field("", description="Celery broker; default: embedded SQLite queue in data_dir")
+    data_dir: Path = Field(Path("data"), description="where the embedded database and queue live")
+    rules_path: Path = Field(Path("rules"), description="a rule file or a folder of *.yaml rule files")
+    feeds_path: Path = Field(Path("feeds.yaml"), description="the YAML list of feeds to poll")
+    channels: dict[str, str] = Field(default_factory=dict,
+                                     description="channel name -> apprise URL; secrets as ${ENV_VAR}")
+    timezone: str = Field("UTC", description="time zone of the times shown in alerts")
+    poll_tick: float = Field(10.0, gt=0, description="seconds between two looks for feeds due to poll")
+    default_interval: int = Field(900, ge=10, description="seconds between two polls of a feed")
+    allow_networks: list[str] = Field(default_factory=list,
+                                      description="hosts/networks exempt from the internal-address guard")
+    fetch_timeout: float = Field(20.0, gt=0, description="seconds before a feed request gives up")
+    deliver_max_retries: int = Field(5, ge=0, description="attempts after the first before a delivery is dead")
+    deliver_retry_base: float = Field(30.0, gt=0, description="seconds before the first retry; doubles each time")
+    worker_concurrency: int = Field(4, ge=1, description="tasks a worker runs at once")
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
+    queue_prefix: str = Field("", description="prefix of queue names, to share one broker between deployments")
+
+    _doc: YamlDoc | None = PrivateAttr(default=None)
+    _secrets: tuple[str, ...] = PrivateAttr(default=())
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, v: str) -> str:
+        if v.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return v.upper()
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(v)
+        except Exception:
+            raise ValueError(f"unknown time zone {v!r}") from None
+        return v
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'monitor.sqlite'}"
+
+    @property
+    def effective_broker_url(self) -> str:
+        return self.broker_url or f"sqla+sqlite:///{self.data_dir / 'queue.sqlite'}"
+
+    @property
+    def embedded_broker(self) -> bool:
+        return not self.broker_url
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Values taken from the environment into channel URLs: never to be printed."""
+        return self._secrets
+
+    def locate(self, *loc: Any) -> dict[str, Any]:
+        """``path``/``line``/``col`` of a key in the config file, for error messages."""
+        if self._doc is None:
+            return {}
+        line, col = self._doc.where(loc)
+        return {"path": self._doc.path, "line": line, "col": col}
+
+
+class FeedSpec(BaseModel):
+    """One feed as the user declared it in the feeds file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str
+    name: str = ""
+    interval: int | None = Field(None, ge=10, description="seconds between polls")
+    language: str | None = None
+    tags: tuple[str, ...] = ()
+    enabled: bool = True
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, v: str) -> str:
+        v = v.strip()
+        if not re.match(r"^https?://[^/\s]+", v, re.I):
+            raise ValueError("feed URL must start with http:// or https://")
+        return v
+
+
+class FeedsFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    feeds: list[FeedSpec] = Field(default_factory=list)
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, field in Settings.model_fields.items():
+        raw = environ.get(ENV_PREFIX + name.upper())
+        if raw is None or name == "channels":
+            continue
+        out[name] = [p.strip() for p in raw.split(",") if p.strip()] if field.annotation == list[str] else raw
+    return out
+
+
+def _expand_channels(settings: Settings, doc: YamlDoc | None, environ: dict[str, str]) -> Settings:
+    secrets: list[str] = []
+    expanded: dict[str, str] = {}
+    for name, url in settings.channels.items():
+        where = {}
+        if doc is not None:
+            line, col = doc.where(("channels", name))
+            where = {"path": doc.path, "line": line, "col": col}
+        if re.match(r"^[a-z0-9+]+://[^/@\s:]*:(?!\$\{)[^@/\s]+@", url, re.I):
+            raise ConfigError("a password is written in the channel URL; put it in an environment "
+                              "variable and write ${VAR_NAME} instead", field=f"channels.{name}", **where)
+
+        def sub(m: re.Match) -> str:
+            var = m.group(1)
+            if var not in environ:
+                raise ConfigError(f"environment variable {var} is not set", field=f"channels.{name}", **where)
+            if environ[var]:
+                secrets.append(environ[var])
+            return environ[var]
+
+        expanded[name] = _ENV_REF.sub(sub, url)
+    new = settings.model_copy(update={"channels": expanded})
+    new._doc = doc
+    new._secrets = tuple(sorted(set(secrets), key=len, reverse=True))
+    return new
+
+
+def load_settings(config_file: str | os.PathLike | None = None, *,
+                  overrides: dict[str, Any] | None = None,
+                  environ: dict[str, str] | None = None) -> Settings:
+    """Build the settings from the config file, ``MONITOR_*`` variables and overrides.
+
+    The file is ``config_file``, else ``$MONITOR_CONFIG``, else ``./monitor.yaml``
+    when it exists. Relative paths in the file are relative to the file's folder.
+    Raises ConfigError (located at file:line:col when it comes from the file).
+    """
+    environ = dict(os.environ if environ is None else environ)
+    path = config_file or environ.get(ENV_PREFIX + "CONFIG")
+    if path is None and Path(DEFAULT_CONFIG_FILE).is_file():
+        path = DEFAULT_CONFIG_FILE
+    data: dict[str, Any] = {}
+    doc = None
+    if path is not None:
+        p = Path(path)
+        try:
+            text = p.read_text(encoding="utf-8")
+        except OSError as e:
+            raise ConfigError(f"cannot read config file: {e.strerror}", path=str(p)) from e
+        doc = parse_yaml(text, str(p))
+        if doc.data is not None and not isinstance(doc.data, dict):
+            raise ConfigError("the config file must be a mapping of keys", path=str(p), line=1, col=1)
+        data = dict(doc.data or {})
+        validate(Settings, doc, data)  # located errors for the file's own values
+        base = p.resolve().parent
+        for key in ("data_dir", "rules_path", "feeds_path"):
+            if key in data and not Path(str(data[key])).is_absolute():
+                data[key] = str(base / str(data[key]))
+    env = _env_overrides(environ)
+    data.update(env)
+    data.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    try:
+        settings = Settings.model_validate(data)
+    except Exception as e:  # pydantic ValidationError from env/CLI values
+        from pydantic import ValidationError
+
+        if not isinstance(e, ValidationError):
+            raise
+        first = e.errors(include_url=False)[0]
+        key = str(first["loc"][0]) if first["loc"] else "?"
+        origin = f"environment {ENV_PREFIX}{key.upper()}" if key in env else f"option --{key.replace('_', '-')}"
+        raise ConfigError(first["msg"], field=key, path=origin) from None
+    return _expand_channels(settings, doc, environ)
+
+
+def load_feeds(path: str | os.PathLike) -> list[FeedSpec]:
+    """Read the feeds file; a missing file is an empty list. Raises ConfigError."""
+    p = Path(path)
+    if not p.exists():
+        return []
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"cannot read feeds file: {e.strerror}", path=str(p)) from e
+    doc = parse_yaml(text, str(p))
+    feeds = validate(FeedsFile, doc).feeds
+    seen: dict[str, int] = {}
+    for i, f in enumerate(feeds):
+        if f.url in seen:
+            line, col = doc.where(("feeds", i, "url"))
+            raise ConfigError(f"duplicate feed URL (first at feeds.{seen[f.url]})", path=str(p),
+                              line=line, col=col, field=f"feeds.{i}.url")
+        seen[f.url] = i
+    return feeds

@@ -1,0 +1,104 @@
+"""Orchestration: poll a feed, match new articles, deliver an alert.
+
+The one place where the core (parsing, matching, rendering) meets the adapters
+(fetcher, store, notifier), each passed in as an argument. No Celery here: the
+tasks in ``workers/`` call these functions and queue what they return.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from .errors import DeliveryError, FeedError
+from .feedparse import parse_feed
+from .fetch import Fetcher
+from .notify import Notifier
+from .render import render_alert
+from .store import Store
+from .types import DeliveryResult
+
+log = logging.getLogger("monitor")
+
+
+@dataclass(frozen=True)
+class PollOutcome:
+    feed_id: int
+    url: str
+    status: int | None = None
+    new_article_ids: tuple[int, ...] = ()
+    error: str | None = None
+    skipped: str | None = None  # why nothing was parsed: "not modified", "unchanged body"
+
+
+def poll_feed(feed_id: int, *, store: Store, fetcher: Fetcher, now: datetime | None = None) -> PollOutcome:
+    """Fetch one feed, store its new articles; return their ids.
+
+    A feed that fails is recorded (error, backoff) and reported in the
+    outcome, never raised: one bad feed must not stop the others.
+    """
+    state = store.feed_state(feed_id)
+    if state is None:
+        return PollOutcome(feed_id, "", skipped="unknown feed")
+    try:
+        got = fetcher.fetch(state.url, etag=state.etag, last_modified=state.last_modified)
+        if got.not_modified:
+            store.record_poll(feed_id, status=304, now=now)
+            return PollOutcome(feed_id, state.url, 304, skipped="not modified")
+        body_hash = hashlib.sha256(got.body).hexdigest()
+        if body_hash == state.body_hash:
+            # The server ignored conditional GET but nothing changed: don't parse again.
+            store.record_poll(feed_id, status=got.status, etag=got.etag, last_modified=got.last_modified,
+                              body_hash=body_hash, now=now)
+            return PollOutcome(feed_id, state.url, got.status, skipped="unchanged body")
+        parsed = parse_feed(got.body, url=got.url or state.url, headers=got.headers, now=now)
+    except FeedError as e:
+        reason = str(e)
+        retry_after = getattr(e, "retry_after", None)
+        store.record_poll_failure(feed_id, reason, status=e.status, retry_after=retry_after, now=now)
+        log.warning("feed failed: %s", reason)
+        return PollOutcome(feed_id, state.url, e.status, error=reason)
+    new_ids = store.record_poll(feed_id, status=got.status, articles=parsed.articles, etag=got.etag,
+                                last_modified=got.last_modified, body_hash=body_hash,
+                                problem=parsed.problem, now=now)
+    return PollOutcome(feed_id, state.url, got.status, tuple(new_ids))
+
+
+def match_articles(article_ids, *, store: Store, matcher, now: datetime | None = None) -> list[int]:
+    """Match stored articles against the rules; store matches and pending deliveries.
+
+    Returns the ids of the deliveries to send. Idempotent: matching the same
+    articles again stores nothing new.
+    """
+    articles = store.articles(list(article_ids))
+    results = {a.id: matcher.match(a.document()) for a in articles}
+    for a in articles:
+        for m in results[a.id]:
+            log.info("match: rule %r on %r (%s)", m.rule, a.title[:80], ", ".join(m.terms))
+    return store.record_matches(results, now=now)
+
+
+def deliver(delivery_id: int, *, store: Store, notifier: Notifier, tz: str = "UTC",
+            final_attempt: bool = False) -> DeliveryResult:
+    """Render and send one delivery, recording the outcome.
+
+    Sends nothing when the delivery was already sent (a duplicate message or
+    a retry after success). Raises DeliveryError when the channel refused,
+    after recording it as failed (or dead, on the final attempt).
+    """
+    job = store.delivery_job(delivery_id)
+    if job is None:
+        return DeliveryResult(channel="", ok=False, reason="unknown delivery")
+    if not store.begin_delivery(delivery_id):
+        return DeliveryResult(channel=job.channel, ok=True, reason=f"already {job.status}")
+    try:
+        rendered = render_alert(job.alert, notifier.format_for(job.channel), tz=tz)
+        notifier.send(job.channel, rendered)
+    except DeliveryError as e:
+        store.finish_delivery(delivery_id, ok=False, error=e.reason, dead=final_attempt)
+        raise
+    store.finish_delivery(delivery_id, ok=True)
+    log.info("sent: rule %r, %r to channel %r", job.alert.rule, job.alert.title[:80], job.channel)
+    return DeliveryResult(channel=job.channel, ok=True)

@@ -1,0 +1,110 @@
+"""Builds the adapters from the settings, once per process, and keeps the
+rules and feeds in step with their files (edits apply without a restart)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from functools import cached_property
+from pathlib import Path
+
+from .config import Settings, load_feeds
+from .errors import RuleError
+
+log = logging.getLogger("monitor")
+
+
+def _fingerprint(path: Path) -> tuple:
+    """Names, sizes and mtimes of a file or of the YAML files in a folder."""
+    try:
+        if path.is_dir():
+            files = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml"))
+        else:
+            files = [path]
+        return tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files if p.exists())
+    except OSError:
+        return ()
+
+
+class RuleSource:
+    """The compiled rules, reloaded when the rule files change.
+
+    A rule set that fails validation is refused and the last good one stays
+    in force, with the error logged. Raises RuleError only when no good rule
+    set was ever loaded.
+    """
+
+    def __init__(self, path: Path, channels):
+        self.path, self.channels = Path(path), list(channels)
+        self._lock = threading.Lock()
+        self._seen: tuple | None = None
+        self._matcher = None
+
+    def matcher(self):
+        from .matcher import compile_rules
+        from .rules import load_rules
+
+        fp = _fingerprint(self.path)
+        with self._lock:
+            if fp != self._seen:
+                try:
+                    ruleset = load_rules(self.path, channels=self.channels)
+                    self._matcher = compile_rules(ruleset.rules)
+                    log.info("rules loaded: %d rules from %s", len(ruleset.rules), self.path)
+                except RuleError as e:
+                    if self._matcher is None:
+                        raise
+                    log.error("rules not reloaded, the previous ones stay in force: %s", e)
+                self._seen = fp
+            return self._matcher
+
+
+class Services:
+    """The store, fetcher, notifier and rules of one process, built lazily."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._feeds_seen: tuple | None = None
+        self._pid = os.getpid()
+
+    @cached_property
+    def store(self):
+        from .store import Store
+
+        return Store.open(self.settings.effective_database_url)
+
+    @cached_property
+    def fetcher(self):
+        from .fetch import HttpFetcher
+
+        return HttpFetcher(timeout=self.settings.fetch_timeout, allow=self.settings.allow_networks)
+
+    @cached_property
+    def notifier(self):
+        from .notify import AppriseNotifier
+
+        return AppriseNotifier(self.settings.channels, secrets=self.settings.secrets,
+                               locate=self.settings.locate)
+
+    @cached_property
+    def rules(self) -> RuleSource:
+        return RuleSource(self.settings.rules_path, self.settings.channels)
+
+    def sync_feeds(self, *, force: bool = False) -> bool:
+        """Load the feeds file into the store when it changed; True if it did."""
+        fp = _fingerprint(Path(self.settings.feeds_path))
+        if not force and fp == self._feeds_seen:
+            return False
+        specs = load_feeds(self.settings.feeds_path)
+        self.store.sync_feeds(specs, default_interval=self.settings.default_interval)
+        self._feeds_seen = fp
+        log.info("feeds loaded: %d from %s", len(specs), self.settings.feeds_path)
+        return True
+
+    def check(self) -> None:
+        """Fail fast on bad configuration: rules, channels, feeds and database."""
+        self.notifier
+        self.rules.matcher()
+        load_feeds(self.settings.feeds_path)
+        self.store

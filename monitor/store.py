@@ -1,0 +1,488 @@
+"""Storage adapter: sqlmodel tables and the one place that talks SQL.
+
+Works on SQLite (the embedded default) and PostgreSQL. Unique constraints make
+every write idempotent: an article is stored once per feed, a match once per
+(article, rule), a delivery once per (rule, article, channel). Writes that
+belong together (new articles and the feed's state; matches and their
+deliveries) are one transaction, so a crash leaves either all or nothing,
+and what is left pending is found again by :meth:`Store.stale_work`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import JSON, Column, UniqueConstraint, event, func, or_, update
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlmodel import Field, Session, SQLModel, create_engine, select
+
+from .config import FeedSpec
+from .errors import StoreError
+from .types import AlertContent, Article, DeliveryJob, FeedState, Hit, Match, StoredArticle
+
+# Delivery states. "sending" is written before the channel is called, so a crash
+# between the channel accepting and "sent" being recorded is visible.
+PENDING, SENDING, SENT, FAILED, DEAD = "pending", "sending", "sent", "failed", "dead"
+MAX_BACKOFF = timedelta(hours=6)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _aware(dt: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; everything stored is UTC.
+    if dt is not None and dt.tzinfo is None:
+        return dt.replace(tzinfo=timezone.utc)
+    return dt
+
+
+class Feed(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(unique=True, max_length=2048)
+    name: str = ""
+    language: str | None = None
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    interval: int = 900
+    enabled: bool = True
+    next_poll_at: datetime = Field(default_factory=utcnow, index=True)
+    last_polled_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_error: str | None = None
+    last_status: int | None = None
+    consecutive_failures: int = 0
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    articles_seen: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class StoredArticleRow(SQLModel, table=True):
+    __tablename__ = "article"
+    __table_args__ = (UniqueConstraint("feed_id", "dedup_key", name="uq_article_feed_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    feed_id: int = Field(foreign_key="feed.id", index=True)
+    dedup_key: str = Field(max_length=2100)
+    guid: str | None = None
+    url: str = ""
+    title: str = ""
+    text: str = ""
+    author: str | None = None
+    published_at: datetime | None = None
+    language: str | None = None
+    content_hash: str = ""
+    fetched_at: datetime = Field(default_factory=utcnow, index=True)
+    # NULL until the article went through matching: the outbox of match work.
+    matched_at: datetime | None = Field(default=None, index=True)
+
+
+class MatchRow(SQLModel, table=True):
+    __tablename__ = "rule_match"
+    __table_args__ = (UniqueConstraint("article_id", "rule", name="uq_match_article_rule"),)
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: int = Field(foreign_key="article.id", index=True)
+    rule: str
+    terms: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    hits: list[list[Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Delivery(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("rule", "article_id", "channel", name="uq_delivery"),)
+    id: int | None = Field(default=None, primary_key=True)
+    match_id: int = Field(foreign_key="rule_match.id", index=True)
+    article_id: int = Field(foreign_key="article.id")
+    rule: str
+    channel: str
+    status: str = Field(default=PENDING, index=True)
+    attempts: int = 0
+    last_error: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow, index=True)
+    sent_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class FeedRow:
+    """A feed with its health, for listing."""
+
+    id: int
+    url: str
+    name: str
+    enabled: bool
+    interval: int
+    next_poll_at: datetime | None
+    last_success_at: datetime | None
+    last_error: str | None
+    last_status: int | None
+    consecutive_failures: int
+    articles_seen: int
+
+
+@dataclass(frozen=True)
+class DeliveryRow:
+    id: int
+    rule: str
+    channel: str
+    status: str
+    attempts: int
+    last_error: str | None
+    title: str
+    url: str
+    updated_at: datetime | None
+
+
+def redact_url(url: str) -> str:
+    """The database URL without its password, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable database URL>"
+
+
+def _sqlite_pragmas(dbapi_conn, _record):
+    cur = dbapi_conn.cursor()
+    # WAL lets the beat thread read while a worker writes; busy_timeout waits
+    # for the lock instead of failing at once.
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def _one_line(text: str, limit: int = 500) -> str:
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+class Store:
+    """All reads and writes of media-monitor's state. Raises StoreError."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.dialect = engine.dialect.name
+
+    @classmethod
+    def open(cls, url: str, *, create: bool = True) -> "Store":
+        """Connect (creating the SQLite folder and the tables when ``create``)."""
+        try:
+            u = make_url(url)
+        except Exception as e:
+            raise StoreError(f"invalid database URL: {e}") from None
+        kwargs: dict[str, Any] = {"pool_pre_ping": True}
+        if u.get_backend_name() == "sqlite":
+            if u.database and u.database != ":memory:":
+                from pathlib import Path
+
+                Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+        elif u.get_backend_name() == "postgresql":
+            kwargs["connect_args"] = {"connect_timeout": 10}
+        try:
+            engine = create_engine(url, **kwargs)
+        except Exception as e:  # missing driver, bad URL
+            raise StoreError(f"cannot use database {redact_url(url)}: {_one_line(e)}") from None
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+        store = cls(engine)
+        try:
+            with engine.connect():
+                pass
+            if create:
+                SQLModel.metadata.create_all(engine)
+        except SQLAlchemyError as e:
+            reason = _one_line(getattr(e, "orig", None) or e)
+            raise StoreError(f"cannot connect to database {redact_url(url)}: {reason}") from None
+        return store
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def _session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    def _insert_ignore(self, model, rows: list[dict], conflict: Sequence[str]):
+        """INSERT ... ON CONFLICT DO NOTHING RETURNING id, for both dialects."""
+        if self.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        stmt = insert(model).values(rows).on_conflict_do_nothing(index_elements=list(conflict))
+        return stmt.returning(model.id)
+
+    # -- feeds -------------------------------------------------------------
+
+    def sync_feeds(self, specs: Iterable[FeedSpec], *, default_interval: int) -> dict[str, int]:
+        """Make the feeds table follow the feeds file; feeds no longer listed are disabled."""
+        specs = list(specs)
+        wanted = {s.url: s for s in specs}
+        with self._session() as s:
+            existing = {f.url: f for f in s.exec(select(Feed)).all()}
+            for url, spec in wanted.items():
+                f = existing.get(url) or Feed(url=url)
+                f.name = spec.name or url
+                f.language = spec.language
+                f.tags = list(spec.tags)
+                f.interval = spec.interval or default_interval
+                f.enabled = spec.enabled
+                s.add(f)
+            for url, f in existing.items():
+                if url not in wanted and f.enabled:
+                    f.enabled = False
+                    s.add(f)
+            s.commit()
+            return {f.url: f.id for f in s.exec(select(Feed)).all() if f.url in wanted}
+
+    def claim_due_feeds(self, now: datetime | None = None, *, limit: int = 1000) -> list[int]:
+        """Feeds due for a poll, each claimed by moving its next poll forward.
+
+        The claim is a conditional UPDATE on the old ``next_poll_at``, so two
+        schedulers running by mistake never both poll the same feed.
+        """
+        now = now or utcnow()
+        claimed = []
+        with self._session() as s:
+            due = s.exec(
+                select(Feed.id, Feed.next_poll_at, Feed.interval)
+                .where(Feed.enabled == True, Feed.next_poll_at <= now)  # noqa: E712
+                .order_by(Feed.next_poll_at)
+                .limit(limit)
+            ).all()
+            for fid, old, interval in due:
+                res = s.exec(
+                    update(Feed)
+                    .where(Feed.id == fid, Feed.next_poll_at == old)
+                    .values(next_poll_at=now + timedelta(seconds=interval))
+                )
+                if res.rowcount == 1:
+                    claimed.append(fid)
+            s.commit()
+        return claimed
+
+    def feed_state(self, feed_id: int) -> FeedState | None:
+        with self._session() as s:
+            f = s.get(Feed, feed_id)
+            if f is None:
+                return None
+            return FeedState(id=f.id, url=f.url, name=f.name, language=f.language, tags=tuple(f.tags),
+                             interval=f.interval, etag=f.etag, last_modified=f.last_modified,
+                             body_hash=f.body_hash, consecutive_failures=f.consecutive_failures)
+
+    def feed_id(self, url: str) -> int | None:
+        with self._session() as s:
+            return s.exec(select(Feed.id).where(Feed.url == url)).first()
+
+    def record_poll(self, feed_id: int, *, status: int | None, articles: Sequence[Article] = (),
+                    etag: str | None = None, last_modified: str | None = None,
+                    body_hash: str | None = None, problem: str | None = None,
+                    now: datetime | None = None) -> list[int]:
+        """Record a successful poll and store its new articles in one transaction.
+
+        Returns the ids of the articles that were not stored before.
+        """
+        now = now or utcnow()
+        new_ids: list[int] = []
+        with self._session() as s:
+            f = s.get(Feed, feed_id)
+            if f is None:
+                return []
+            rows = [dict(feed_id=feed_id, dedup_key=a.dedup_key[:2100], guid=a.guid, url=a.url,
+                         title=a.title, text=a.text, author=a.author, published_at=a.published,
+                         language=a.language or f.language, content_hash=a.content_hash,
+                         fetched_at=now) for a in articles]
+            # de-duplicate inside the batch too (a feed listing an item twice)
+            rows = list({r["dedup_key"]: r for r in rows}.values())
+            for i in range(0, len(rows), 500):
+                new_ids += list(s.exec(self._insert_ignore(StoredArticleRow, rows[i:i + 500],
+                                                           ["feed_id", "dedup_key"])).scalars())
+            f.last_polled_at = f.last_success_at = now
+            f.last_status = status
+            f.last_error = problem
+            f.consecutive_failures = 0
+            f.articles_seen += len(new_ids)
+            if etag is not None or last_modified is not None or status != 304:
+                f.etag, f.last_modified = etag, last_modified
+            if body_hash is not None:
+                f.body_hash = body_hash
+            s.add(f)
+            s.commit()
+        return sorted(new_ids)
+
+    def record_poll_failure(self, feed_id: int, error: str, *, status: int | None = None,
+                            retry_after: float | None = None, now: datetime | None = None) -> None:
+        """Record a failed poll; the next one backs off exponentially, up to 6 hours."""
+        now = now or utcnow()
+        with self._session() as s:
+            f = s.get(Feed, feed_id)
+            if f is None:
+                return
+            f.consecutive_failures += 1
+            delay = min(timedelta(seconds=f.interval * 2 ** min(f.consecutive_failures - 1, 16)), MAX_BACKOFF)
+            if retry_after:
+                delay = max(delay, timedelta(seconds=retry_after))
+            f.next_poll_at = now + delay
+            f.last_polled_at = now
+            f.last_status = status
+            f.last_error = _one_line(error)
+            s.add(f)
+            s.commit()
+
+    def list_feeds(self) -> list[FeedRow]:
+        with self._session() as s:
+            return [FeedRow(f.id, f.url, f.name, f.enabled, f.interval, _aware(f.next_poll_at),
+                            _aware(f.last_success_at), f.last_error, f.last_status,
+                            f.consecutive_failures, f.articles_seen)
+                    for f in s.exec(select(Feed).order_by(Feed.name)).all()]
+
+    # -- articles and matches -------------------------------------------------
+
+    def articles(self, ids: Sequence[int]) -> list[StoredArticle]:
+        """The articles with these ids that still exist, in id order."""
+        if not ids:
+            return []
+        with self._session() as s:
+            rows = s.exec(
+                select(StoredArticleRow, Feed.name, Feed.tags)
+                .join(Feed, Feed.id == StoredArticleRow.feed_id)
+                .where(StoredArticleRow.id.in_(list(ids)))
+                .order_by(StoredArticleRow.id)
+            ).all()
+            return [StoredArticle(id=a.id, feed=name, feed_tags=tuple(tags or ()), url=a.url, title=a.title,
+                                  text=a.text, language=a.language, published=_aware(a.published_at))
+                    for a, name, tags in rows]
+
+    def record_matches(self, results: dict[int, list[Match]], now: datetime | None = None) -> list[int]:
+        """Store matches and their pending deliveries, and mark the articles matched.
+
+        One transaction; re-running it with the same input stores nothing new.
+        Returns the ids of deliveries that are pending (new or left pending).
+        """
+        now = now or utcnow()
+        with self._session() as s:
+            for article_id, matches in results.items():
+                for m in matches:
+                    s.exec(self._insert_ignore(MatchRow, [dict(
+                        article_id=article_id, rule=m.rule, terms=list(m.terms),
+                        hits=[[h.field, h.start, h.end, h.term] for h in m.hits], created_at=now)],
+                        ["article_id", "rule"]))
+                    match_id = s.exec(select(MatchRow.id).where(MatchRow.article_id == article_id,
+                                                                MatchRow.rule == m.rule)).one()
+                    rows = [dict(match_id=match_id, article_id=article_id, rule=m.rule, channel=c,
+                                 status=PENDING, created_at=now, updated_at=now) for c in m.channels]
+                    if rows:
+                        s.exec(self._insert_ignore(Delivery, rows, ["rule", "article_id", "channel"]))
+            if results:
+                s.exec(update(StoredArticleRow)
+                       .where(StoredArticleRow.id.in_(list(results)), StoredArticleRow.matched_at.is_(None))
+                       .values(matched_at=now))
+            s.commit()
+            if not results:
+                return []
+            return list(s.exec(select(Delivery.id).where(Delivery.article_id.in_(list(results)),
+                                                         Delivery.status == PENDING)
+                               .order_by(Delivery.id)).all())
+
+    def stale_work(self, older_than: timedelta, now: datetime | None = None,
+                   limit: int = 1000) -> tuple[list[int], list[int]]:
+        """Work that was committed but apparently never picked up.
+
+        Returns (article ids never matched, delivery ids still pending or
+        failed-and-due) older than ``older_than``, for the sweeper to requeue.
+        """
+        cutoff = (now or utcnow()) - older_than
+        with self._session() as s:
+            arts = s.exec(select(StoredArticleRow.id)
+                          .where(StoredArticleRow.matched_at.is_(None), StoredArticleRow.fetched_at < cutoff)
+                          .order_by(StoredArticleRow.id).limit(limit)).all()
+            dels = s.exec(select(Delivery.id)
+                          .where(Delivery.status == PENDING, Delivery.updated_at < cutoff)
+                          .order_by(Delivery.id).limit(limit)).all()
+            return list(arts), list(dels)
+
+    # -- deliveries --------------------------------------------------------
+
+    def delivery_job(self, delivery_id: int) -> DeliveryJob | None:
+        with self._session() as s:
+            row = s.exec(
+                select(Delivery, MatchRow, StoredArticleRow, Feed.name)
+                .join(MatchRow, MatchRow.id == Delivery.match_id)
+                .join(StoredArticleRow, StoredArticleRow.id == Delivery.article_id)
+                .join(Feed, Feed.id == StoredArticleRow.feed_id)
+                .where(Delivery.id == delivery_id)
+            ).first()
+            if row is None:
+                return None
+            d, m, a, feed = row
+            alert = AlertContent(rule=m.rule, terms=tuple(m.terms), title=a.title, link=a.url, feed=feed,
+                                 published=_aware(a.published_at), text=a.text,
+                                 hits=tuple(Hit(f, st, en, t) for f, st, en, t in m.hits))
+            return DeliveryJob(id=d.id, channel=d.channel, status=d.status, attempts=d.attempts, alert=alert)
+
+    def begin_delivery(self, delivery_id: int, now: datetime | None = None,
+                       lease: timedelta = timedelta(minutes=5)) -> bool:
+        """Move a delivery to ``sending``; False when it is sent, dead, or being sent.
+
+        A ``sending`` older than ``lease`` is taken over: its sender died.
+        """
+        now = now or utcnow()
+        with self._session() as s:
+            takeable = or_(Delivery.status.in_([PENDING, FAILED]),
+                           (Delivery.status == SENDING) & (Delivery.updated_at < now - lease))
+            res = s.exec(update(Delivery)
+                         .where(Delivery.id == delivery_id, takeable)
+                         .values(status=SENDING, attempts=Delivery.attempts + 1, updated_at=now))
+            s.commit()
+            return res.rowcount == 1
+
+    def finish_delivery(self, delivery_id: int, *, ok: bool, error: str | None = None,
+                        dead: bool = False, now: datetime | None = None) -> None:
+        now = now or utcnow()
+        values: dict[str, Any] = {"updated_at": now}
+        if ok:
+            values.update(status=SENT, sent_at=now, last_error=None)
+        else:
+            values.update(status=DEAD if dead else FAILED, last_error=_one_line(error or "failed"))
+        with self._session() as s:
+            s.exec(update(Delivery).where(Delivery.id == delivery_id, Delivery.status != SENT).values(**values))
+            s.commit()
+
+    def requeue_deliveries(self, *, status: str = DEAD, ids: Sequence[int] = ()) -> list[int]:
+        """Put dead (or failed) deliveries back to pending; returns their ids."""
+        with self._session() as s:
+            q = select(Delivery.id).where(Delivery.status == status)
+            if ids:
+                q = q.where(Delivery.id.in_(list(ids)))
+            found = list(s.exec(q).all())
+            if found:
+                s.exec(update(Delivery).where(Delivery.id.in_(found))
+                       .values(status=PENDING, attempts=0, updated_at=utcnow()))
+                s.commit()
+            return found
+
+    def list_deliveries(self, *, status: str | None = None, limit: int = 50) -> list[DeliveryRow]:
+        with self._session() as s:
+            q = (select(Delivery, StoredArticleRow.title, StoredArticleRow.url)
+                 .join(StoredArticleRow, StoredArticleRow.id == Delivery.article_id))
+            if status:
+                q = q.where(Delivery.status == status)
+            rows = s.exec(q.order_by(Delivery.id.desc()).limit(limit)).all()
+            return [DeliveryRow(d.id, d.rule, d.channel, d.status, d.attempts, d.last_error, t, u,
+                                _aware(d.updated_at)) for d, t, u in rows]
+
+    def counts(self) -> dict[str, int]:
+        """Row counts, for status lines and tests."""
+        with self._session() as s:
+            out = {
+                "feeds": s.exec(select(func.count()).select_from(Feed)).one(),
+                "articles": s.exec(select(func.count()).select_from(StoredArticleRow)).one(),
+                "matches": s.exec(select(func.count()).select_from(MatchRow)).one(),
+            }
+            for st in (PENDING, SENDING, SENT, FAILED, DEAD):
+                out[f"deliveries_{st}"] = s.exec(
+                    select(func.count()).select_from(Delivery).where(Delivery.status == st)).one()
+            return out

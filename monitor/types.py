@@ -1,0 +1,144 @@
+"""Plain data passed between the core, the adapters and the orchestration.
+
+Frozen dataclasses only: no I/O, no behaviour beyond trivial derived values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What the fetcher got for one feed URL."""
+
+    url: str  # final URL after redirects
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    etag: str | None = None
+    last_modified: str | None = None
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+@dataclass(frozen=True)
+class Article:
+    """One feed entry turned into an article, before it is stored."""
+
+    dedup_key: str  # guid, else canonical URL, else content hash
+    url: str
+    title: str
+    text: str
+    guid: str | None = None
+    author: str | None = None
+    published: datetime | None = None  # timezone-aware UTC
+    language: str | None = None
+    content_hash: str = ""
+
+
+@dataclass(frozen=True)
+class Document:
+    """What the matcher reads: an article's text plus where it came from."""
+
+    title: str
+    text: str
+    language: str | None = None
+    feed: str | None = None  # feed name
+    tags: frozenset[str] = frozenset()  # the feed's tags
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One occurrence of a rule term in a document field, as character offsets."""
+
+    field: str  # "title" or "text"
+    start: int
+    end: int
+    term: str  # the term as the rule wrote it
+
+
+@dataclass(frozen=True)
+class Match:
+    """A rule that matched a document, with the evidence."""
+
+    rule: str
+    terms: tuple[str, ...]  # distinct matched terms, as written in the rule
+    hits: tuple[Hit, ...]
+    channels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AlertContent:
+    """Everything an alert message shows; rendered per channel format."""
+
+    rule: str
+    terms: tuple[str, ...]
+    title: str
+    link: str
+    feed: str
+    published: datetime | None
+    text: str
+    hits: tuple[Hit, ...]
+
+
+@dataclass(frozen=True)
+class RenderedAlert:
+    title: str
+    body: str
+    body_format: str  # "text", "markdown" or "html"
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    channel: str
+    ok: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """A feed as read from storage, with what the next poll needs."""
+
+    id: int
+    url: str
+    name: str
+    language: str | None = None
+    tags: tuple[str, ...] = ()
+    interval: int = 900
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    consecutive_failures: int = 0
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    """An article read back from storage, with its feed's name and tags."""
+
+    id: int
+    feed: str
+    feed_tags: tuple[str, ...]
+    url: str
+    title: str
+    text: str
+    language: str | None
+    published: datetime | None
+
+    def document(self) -> Document:
+        return Document(title=self.title, text=self.text, language=self.language,
+                        feed=self.feed, tags=frozenset(self.feed_tags))
+
+
+@dataclass(frozen=True)
+class DeliveryJob:
+    """A delivery to attempt: which channel, and the alert it carries."""
+
+    id: int
+    channel: str
+    status: str
+    attempts: int
+    alert: AlertContent
