@@ -12,6 +12,7 @@ import os
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
@@ -74,7 +75,7 @@ class Settings(BaseModel):
 
     @property
     def effective_broker_url(self) -> str:
-        return self.broker_url or f"sqla+sqlite:///{self.data_dir / 'queue.sqlite'}"
+        return self.broker_url or f"embedded+sqlite:///{self.data_dir / 'queue.sqlite'}"
 
     @property
     def embedded_broker(self) -> bool:
@@ -100,7 +101,7 @@ class FeedSpec(BaseModel):
 
     url: str
     name: str = ""
-    interval: int | None = Field(None, ge=10, description="seconds between polls")
+    interval: int | None = Field(None, ge=1, description="seconds between polls")
     language: str | None = None
     tags: tuple[str, ...] = ()
     enabled: bool = True
@@ -129,6 +130,14 @@ def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
     return out
 
 
+def _literal_password(url: str) -> bool:
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return False
+    return bool(password) and not _ENV_REF.fullmatch(password)
+
+
 def _expand_channels(settings: Settings, doc: YamlDoc | None, environ: dict[str, str]) -> Settings:
     secrets: list[str] = []
     expanded: dict[str, str] = {}
@@ -137,7 +146,7 @@ def _expand_channels(settings: Settings, doc: YamlDoc | None, environ: dict[str,
         if doc is not None:
             line, col = doc.where(("channels", name))
             where = {"path": doc.path, "line": line, "col": col}
-        if re.match(r"^[a-z0-9+]+://[^/@\s:]*:(?!\$\{)[^@/\s]+@", url, re.I):
+        if _literal_password(url):
             raise ConfigError("a password is written in the channel URL; put it in an environment "
                               "variable and write ${VAR_NAME} instead", field=f"channels.{name}", **where)
 

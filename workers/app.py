@@ -10,10 +10,12 @@ import logging
 from datetime import timedelta
 
 from celery import Celery
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from monitor.config import Settings, load_settings
 from monitor.service import Services
+
+from . import sqlite_queue  # noqa: F401  (registers the embedded transport)
 
 log = logging.getLogger("monitor")
 
@@ -40,10 +42,8 @@ def queue_names(settings: Settings) -> list[str]:
 def celery_config(settings: Settings) -> dict:
     """The Celery configuration for these settings (pure)."""
     p = settings.queue_prefix
-    transport_options = {"visibility_timeout": VISIBILITY_TIMEOUT}
-    if settings.embedded_broker:
-        # The embedded SQLite queue is polled; 0.2 s keeps `monitor run` snappy.
-        transport_options["polling_interval"] = 0.2
+    # The embedded SQLite queue has no visibility timeout (nor options).
+    transport_options = {} if settings.embedded_broker else {"visibility_timeout": VISIBILITY_TIMEOUT}
     return dict(
         broker_url=settings.effective_broker_url,
         broker_transport_options=transport_options,
@@ -57,8 +57,11 @@ def celery_config(settings: Settings) -> dict:
         result_backend=None,
         task_serializer="json",
         accept_content=["json"],
-        task_queues=[Queue(p + q) for q in QUEUES],
+        # One exchange and routing key per queue: a message goes to one queue only.
+        task_queues=[Queue(p + q, Exchange(p + q, type="direct"), routing_key=p + q) for q in QUEUES],
         task_default_queue=p + "poll",
+        task_default_exchange=p + "poll",
+        task_default_routing_key=p + "poll",
         task_routes={name: {"queue": p + q} for name, q in ROUTES.items()},
         # Acknowledge after the task ran, and give the message back if the
         # process running it dies: a killed worker loses nothing. Safe because
@@ -119,3 +122,7 @@ def services() -> Services:
     if _state["services"] is None:
         _state["services"] = Services(settings())
     return _state["services"]
+
+
+# One line per HTTP request is noise next to "polled <feed>: N new article(s)".
+logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -1,0 +1,375 @@
+"""Feed bytes in, articles out.
+
+Pure: reads only the bytes and headers it is given (and the clock, when no
+``now`` is passed); it opens no file, URL or socket. feedparser is always
+handed a byte stream, never a string, because given a string (or bytes, which
+it tries as a path) it opens local files and URLs itself.
+"""
+
+from __future__ import annotations
+
+import calendar
+import email.utils
+import hashlib
+import html
+import io
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
+
+import feedparser
+from feedparser.exceptions import ThingsNobodyCaresAboutButMe
+
+from .errors import FeedError
+from .types import Article
+
+__all__ = ["ParsedFeed", "parse_feed", "canonical_url", "html_to_text", "TRACKING_PARAMS"]
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    """One feed document turned into articles."""
+
+    title: str
+    language: str | None
+    articles: tuple[Article, ...]
+    rejected: tuple[tuple[int, str], ...]  # (entry index, reason) for entries not made articles
+    problem: str | None  # one line, when the feed is ill-formed but usable
+
+
+# Query parameters that identify a campaign or a click, not the page. Any
+# parameter starting with "utm_" is removed too.
+TRACKING_PARAMS = frozenset({
+    "fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid", "ttclid",
+    "igshid", "li_fat_id", "mc_cid", "mc_eid", "_ga", "_gl", "_hsenc", "_hsmi", "__hstc", "__hssc",
+    "__hsfp", "mkt_tok", "oly_anon_id", "oly_enc_id", "vero_id", "vero_conv", "rb_clickid", "s_cid",
+    "wt_mc", "wt_zmc", "xtor", "at_medium", "at_campaign", "ncid", "cmpid", "ref_src",
+})
+
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+_EARLIEST = datetime(1990, 1, 1, tzinfo=timezone.utc)
+_FUTURE_SLACK = timedelta(days=1)
+_WS = re.compile(r"\s+")
+
+
+def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str] | None = None,
+               now: datetime | None = None) -> ParsedFeed:
+    """Parse an RSS or Atom document into articles.
+
+    ``url`` is the feed's (final) URL: relative links are resolved against it
+    and it names the feed in errors. ``headers`` are the HTTP response
+    headers; only Content-Type (for the charset) and Content-Language are
+    used. ``now`` (default: the current time) replaces a missing, far-future
+    or pre-1990 publication date.
+
+    An ill-formed feed that still yields entries is used, with ``problem``
+    set. Entries with neither title, text nor link are listed in
+    ``rejected``.
+
+    Raises :class:`FeedError` (``permanent=True``) when the body is not a feed
+    at all (empty, an HTML page, garbage), and :class:`FeedError`
+    (``permanent=False``) when a feed is so broken it yields no entry.
+    """
+    now = _as_utc(now) if now is not None else datetime.now(timezone.utc)
+    if not body.strip():
+        raise FeedError("empty body, not a feed", url=url, permanent=True)
+
+    # Only what the charset and language detection need; never Content-Encoding
+    # (the body is already decoded) nor a server's own Content-Location.
+    lowered = {k.lower(): v for k, v in (headers or {}).items()}
+    fp_headers = {k: lowered[k] for k in ("content-type", "content-language") if k in lowered}
+    # Without a type feedparser flags every feed; application/xml leaves the
+    # charset to the XML declaration, as no header at all would.
+    fp_headers.setdefault("content-type", "application/xml")
+    fp_headers["content-location"] = url
+    d = feedparser.parse(io.BytesIO(body), response_headers=fp_headers,
+                         resolve_relative_uris=True, sanitize_html=True)
+
+    problem = _one_line_exception(d.get("bozo_exception")) if d.get("bozo") else None
+    entries = d.get("entries") or []
+    if not d.get("version") and not entries:
+        raise FeedError(_not_a_feed_reason(body, problem), url=url, permanent=True)
+    if not entries and problem and not isinstance(d.get("bozo_exception"), ThingsNobodyCaresAboutButMe):
+        raise FeedError(f"ill-formed feed with no entries: {problem}", url=url)
+
+    feed = d.get("feed") or {}
+    feed_language = _language(feed.get("language"))
+    articles: list[Article] = []
+    rejected: list[tuple[int, str]] = []
+    for index, entry in enumerate(entries):
+        article = _article(entry, url=url, feed_language=feed_language, now=now)
+        if article is None:
+            rejected.append((index, "entry has no title, text or link"))
+        else:
+            articles.append(article)
+    return ParsedFeed(
+        title=_single_line(_detail_text(feed, "title")),
+        language=feed_language,
+        articles=tuple(articles),
+        rejected=tuple(rejected),
+        problem=problem,
+    )
+
+
+def canonical_url(url: str, base: str | None = None) -> str:
+    """The canonical form of an article link, or ``""`` if it is not an http(s) URL.
+
+    Resolves ``url`` against ``base``, lower-cases scheme and host, drops
+    credentials, default ports, the fragment and tracking parameters
+    (``utm_*`` and :data:`TRACKING_PARAMS`); other parameters keep their order
+    and encoding. Raises nothing.
+    """
+    url = (url or "").strip()
+    if not url:
+        return ""
+    try:
+        if base:
+            url = urljoin(base, url)
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        host = (parts.hostname or "").rstrip(".")
+        port = parts.port
+    except ValueError:  # bad IPv6 literal or port
+        return ""
+    if scheme not in ("http", "https") or not host:
+        return ""
+    if ":" in host:
+        host = f"[{host}]"
+    if port is not None and port != {"http": 80, "https": 443}[scheme]:
+        host = f"{host}:{port}"
+    query = "&".join(p for p in parts.query.split("&") if p and not _is_tracking(p))
+    return urlunsplit((scheme, host, parts.path or "/", query, ""))
+
+
+def html_to_text(html_text: str) -> str:
+    """Plain text from an HTML fragment.
+
+    Drops script, style, template and noscript content and comments, turns
+    block elements and ``<br>`` into line breaks, decodes entities, collapses
+    whitespace within lines and removes empty lines. Raises nothing.
+    """
+    parser = _TextExtractor()
+    parser.feed(html_text or "")
+    parser.close()
+    return _tidy_lines("".join(parser.parts))
+
+
+# --- entries -----------------------------------------------------------------
+
+def _article(entry: Mapping[str, Any], *, url: str, feed_language: str | None,
+             now: datetime) -> Article | None:
+    title = _single_line(_detail_text(entry, "title"))
+    text = _entry_text(entry)
+    link = canonical_url(entry.get("link") or "", base=url)
+    if not (title or text or link):
+        return None
+    guid = (entry.get("id") or "").strip() or None
+    content_hash = hashlib.sha256(
+        f"{_normalize(title)}\n{_normalize(text)}".encode("utf-8")).hexdigest()
+    if guid:
+        dedup_key = f"guid:{guid}"
+    elif link:
+        dedup_key = f"url:{link}"
+    else:
+        dedup_key = f"hash:{content_hash}"
+    return Article(
+        dedup_key=dedup_key,
+        url=link,
+        title=title,
+        text=text,
+        guid=guid,
+        author=_author(entry),
+        published=_published(entry, now),
+        language=_entry_language(entry) or feed_language,
+        content_hash=content_hash,
+    )
+
+
+def _entry_text(entry: Mapping[str, Any]) -> str:
+    for content in entry.get("content") or ():
+        text = _as_text(content.get("value") or "", content.get("type"))
+        if text:
+            return text
+    return _detail_text(entry, "summary")
+
+
+def _detail_text(node: Mapping[str, Any], key: str) -> str:
+    detail = node.get(f"{key}_detail") or {}
+    return _as_text(node.get(key) or "", detail.get("type"))
+
+
+def _as_text(value: str, content_type: str | None) -> str:
+    if (content_type or "text/html").lower() in _HTML_TYPES:
+        return html_to_text(value)
+    # Plain text; some feeds escape entities twice, leaving "&amp;#8217;" -> "&#8217;".
+    return _tidy_lines(html.unescape(value))
+
+
+def _author(entry: Mapping[str, Any]) -> str | None:
+    detail = entry.get("author_detail") or {}
+    name = _single_line(detail.get("name") or entry.get("author") or "")
+    return name or None
+
+
+def _entry_language(entry: Mapping[str, Any]) -> str | None:
+    # feedparser puts dc:language on the entry and xml:lang on each text construct.
+    candidates = [entry.get("language")]
+    candidates += [c.get("language") for c in entry.get("content") or ()]
+    candidates += [(entry.get(f"{k}_detail") or {}).get("language") for k in ("summary", "title")]
+    for candidate in candidates:
+        language = _language(candidate)
+        if language:
+            return language
+    return None
+
+
+def _language(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    value = value.strip().replace("_", "-").lower()
+    return value or None
+
+
+# --- dates -------------------------------------------------------------------
+
+def _published(entry: Mapping[str, Any], now: datetime) -> datetime:
+    when = None
+    for key in ("published", "updated", "created"):
+        # dict.get: FeedParserDict maps a missing "updated" to "published", with a warning.
+        when = (_struct_to_datetime(dict.get(entry, f"{key}_parsed"))
+                or _localized_date(dict.get(entry, key)))
+        if when is not None:
+            break
+    if when is None or when < _EARLIEST or when > now + _FUTURE_SLACK:
+        return now
+    return when
+
+
+def _struct_to_datetime(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(value), tz=timezone.utc)
+    except (OverflowError, ValueError, OSError, TypeError):
+        return None
+
+
+# RFC 822 dates written with local month names ("Seg, 24 Set 2018 19:42:40 -0300",
+# as Brazilian and other sites do), which feedparser leaves unparsed.
+_MONTHS = {
+    # pt, es, it, de, fr (abbreviations and full names, accents removed)
+    "fev": "Feb", "fevereiro": "Feb", "abr": "Apr", "abril": "Apr", "mai": "May", "maio": "May",
+    "set": "Sep", "setembro": "Sep", "out": "Oct", "outubro": "Oct", "dez": "Dec", "dezembro": "Dec",
+    "janeiro": "Jan", "marco": "Mar", "junho": "Jun", "julho": "Jul", "ago": "Aug", "agosto": "Aug",
+    "novembro": "Nov", "ene": "Jan", "enero": "Jan", "febrero": "Feb", "marzo": "Mar", "mayo": "May",
+    "junio": "Jun", "julio": "Jul", "sept": "Sep", "septiembre": "Sep", "octubre": "Oct",
+    "noviembre": "Nov", "dic": "Dec", "diciembre": "Dec", "gen": "Jan", "mag": "May", "giu": "Jun",
+    "lug": "Jul", "ott": "Oct", "mrz": "Mar", "okt": "Oct", "janv": "Jan", "fevr": "Feb",
+    "mars": "Mar", "avr": "Apr", "juin": "Jun", "juil": "Jul", "aout": "Aug", "oct": "Oct",
+    "dec": "Dec",
+}
+
+
+def _localized_date(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.split(",", 1)[-1]  # the weekday, in whatever language
+    folded = unicodedata.normalize("NFKD", text)
+    folded = "".join(c for c in folded if not unicodedata.combining(c))
+
+    def month(m: re.Match[str]) -> str:
+        word = m.group(0)
+        return _MONTHS.get(word.lower().rstrip("."), word)
+
+    folded = re.sub(r"[^\W\d_]+\.?", month, folded)
+    try:
+        parsed = email.utils.parsedate_to_datetime(folded.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed is None:
+        return None
+    return _as_utc(parsed)
+
+
+def _as_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+# --- text --------------------------------------------------------------------
+
+_SKIP = frozenset({"script", "style", "template", "noscript"})
+_BLOCK = frozenset({
+    "address", "article", "aside", "blockquote", "br", "caption", "dd", "details", "dialog", "div",
+    "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5",
+    "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "summary", "table",
+    "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
+})
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP:
+            self._skipping += 1
+        elif tag in _BLOCK:
+            self.parts.append("\n")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _BLOCK:  # <br/>, <hr/>; a self-closed <script/> opens nothing
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP:
+            self._skipping = max(0, self._skipping - 1)
+        elif tag in _BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipping:
+            self.parts.append(data)
+
+
+def _tidy_lines(text: str) -> str:
+    lines = (_WS.sub(" ", line).strip() for line in text.splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def _single_line(text: str) -> str:
+    return _WS.sub(" ", text).strip()
+
+
+def _normalize(text: str) -> str:
+    return _WS.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+
+
+# --- urls and problems -------------------------------------------------------
+
+def _is_tracking(pair: str) -> bool:
+    name = unquote_plus(pair.split("=", 1)[0]).strip().lower()
+    return name.startswith("utm_") or name in TRACKING_PARAMS
+
+
+def _one_line_exception(exc: Any) -> str | None:
+    if exc is None:
+        return None
+    text = _single_line(str(exc)).replace("<unknown>:", "line ", 1)  # SAX's name for our stream
+    name = type(exc).__name__
+    return f"{name}: {text}" if text else name
+
+
+def _not_a_feed_reason(body: bytes, problem: str | None) -> str:
+    head = body[:1024].lstrip().lower()
+    if head.startswith((b"<!doctype html", b"<html")) or b"<head" in head or b"<body" in head:
+        return "an HTML page, not an RSS or Atom feed"
+    return f"not an RSS or Atom feed ({problem})" if problem else "not an RSS or Atom feed"

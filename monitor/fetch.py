@@ -1,0 +1,412 @@
+"""The HTTP fetcher adapter: feed URLs in, :class:`FetchResult` out.
+
+:class:`HttpFetcher` does conditional GETs with httpx, follows redirects itself
+so that every hop goes through the address guard (:func:`check_url`), decodes
+gzip/deflate (and br, when a brotli with bounded output is installed) with the
+output capped at ``max_bytes``, and turns every network failure into a
+:class:`FetchError`. The orchestration takes any object with the
+:class:`Fetcher` shape, so tests pass fakes.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import socket
+import time
+import zlib
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Protocol
+
+import httpx
+
+from .errors import BlockedAddressError, FetchError
+from .types import FetchResult
+
+try:  # optional: br is only offered when its output can be bounded (brotli >= 1.2)
+    import brotli as _brotli
+except ImportError:  # pragma: no cover - depends on the environment
+    _brotli = None
+
+__all__ = ["Fetcher", "HttpFetcher", "check_url", "DEFAULT_USER_AGENT"]
+
+DEFAULT_USER_AGENT = "media-monitor/0.1 (+https://github.com/media-monitor)"
+
+_BROTLI = _brotli is not None and hasattr(getattr(_brotli, "Decompressor", None), "can_accept_more_data")
+_ENCODINGS = ("gzip", "deflate", "br") if _BROTLI else ("gzip", "deflate")
+_ACCEPT = ("application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
+           "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5")
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_PERMANENT = frozenset({404, 410})
+_CHUNK = 64 * 1024  # most decompressed bytes produced per step, so a bomb stops near the cap
+_METADATA = ipaddress.ip_address("169.254.169.254")
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_WS = re.compile(r"\s+")
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class Fetcher(Protocol):
+    """Anything that can fetch a feed URL (the real :class:`HttpFetcher`, or a fake)."""
+
+    def fetch(self, url: str, *, etag: str | None = None,
+              last_modified: str | None = None) -> FetchResult: ...
+
+
+class HttpFetcher:
+    """Fetches feeds over HTTP(S) with httpx.
+
+    ``timeout`` is the limit for each network read and for receiving the whole
+    body; ``connect_timeout`` for opening a connection. ``max_bytes`` caps the
+    body after decompression. ``allow`` lists hostnames, IP addresses and CIDR
+    networks exempted from the address guard (see :func:`check_url`).
+    Environment proxy settings are ignored: a proxy would make the guard's
+    check of the host meaningless.
+
+    Raises ``ValueError`` when an ``allow`` entry with a "/" is not a network.
+    """
+
+    def __init__(self, *, timeout: float = 20.0, connect_timeout: float = 10.0,
+                 max_bytes: int = 10_000_000, max_redirects: int = 5,
+                 user_agent: str = DEFAULT_USER_AGENT, allow: Sequence[str] = ()) -> None:
+        self._timeout = timeout
+        self._max_bytes = max_bytes
+        self._max_redirects = max_redirects
+        self._allow = _Allow.parse(allow)
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(timeout, connect=connect_timeout),
+            follow_redirects=False,
+            trust_env=False,
+            headers={"User-Agent": user_agent, "Accept": _ACCEPT,
+                     "Accept-Encoding": ", ".join(_ENCODINGS)},
+        )
+
+    def fetch(self, url: str, *, etag: str | None = None,
+              last_modified: str | None = None) -> FetchResult:
+        """GET ``url``, conditionally when ``etag`` or ``last_modified`` is given.
+
+        Returns a :class:`FetchResult` with status 200 (or another 2xx) and the
+        decoded body, or status 304 and no body. ``FetchResult.url`` is the URL
+        after redirects.
+
+        Raises :class:`BlockedAddressError` when the URL or a redirect target
+        is refused by the guard; :class:`FetchError` for 4xx/5xx answers
+        (``status`` set, ``permanent`` for 404 and 410, the Retry-After delay
+        in the message and in ``retry_after`` for 429 and 503), too many
+        redirects, a body over ``max_bytes``, an unknown Content-Encoding,
+        timeouts and network errors.
+        """
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        current = url
+        for _ in range(self._max_redirects + 1):
+            # Not pinned yet: httpx resolves the host again, so DNS rebinding slips through.
+            _check(current, self._allow, feed_url=url)
+            hop = "" if current == url else f" (redirected to {current})"
+            try:
+                with self._client.stream("GET", current, headers=headers) as response:
+                    location = response.headers.get("location", "").strip()
+                    if response.status_code in _REDIRECTS and location:
+                        current = str(response.url.join(location))
+                        continue
+                    return self._result(response, url=url, current=current, hop=hop,
+                                        etag=etag, last_modified=last_modified)
+            except httpx.TimeoutException as e:
+                raise FetchError(f"timed out ({type(e).__name__}){hop}", url=url) from e
+            except httpx.HTTPError as e:
+                raise FetchError(f"{_one_line(e)}{hop}", url=url) from e
+            except httpx.InvalidURL as e:
+                raise FetchError(f"invalid URL: {_one_line(e)}{hop}", url=url, permanent=True) from e
+        raise FetchError(f"more than {self._max_redirects} redirects (last to {current})", url=url)
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._client.close()
+
+    def __enter__(self) -> HttpFetcher:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _result(self, response: httpx.Response, *, url: str, current: str, hop: str,
+                etag: str | None, last_modified: str | None) -> FetchResult:
+        status = response.status_code
+        headers = {k.lower(): v for k, v in response.headers.items()}
+        if status == 304:
+            return FetchResult(url=current, status=304, headers=headers,
+                               etag=headers.get("etag") or etag,
+                               last_modified=headers.get("last-modified") or last_modified)
+        if status >= 400:
+            raise _status_error(response, url=url, hop=hop)
+        if not 200 <= status < 300:
+            raise FetchError(f"unexpected HTTP {status}{hop}", url=url, status=status)
+        body = self._read(response, url=url, hop=hop)
+        return FetchResult(url=current, status=status, body=body, headers=headers,
+                           etag=headers.get("etag"), last_modified=headers.get("last-modified"))
+
+    def _read(self, response: httpx.Response, *, url: str, hop: str) -> bytes:
+        coding = response.headers.get("content-encoding", "identity").strip().lower() or "identity"
+        decoder = _decoder(coding)
+        if decoder is None:
+            raise FetchError(f"unsupported Content-Encoding {coding!r}{hop}", url=url,
+                             status=response.status_code)
+        too_big = f"body larger than {self._max_bytes} bytes{hop}"
+        length = response.headers.get("content-length", "")
+        if coding == "identity" and length.isdigit() and int(length) > self._max_bytes:
+            raise FetchError(too_big, url=url, status=response.status_code)
+        # The read timeout bounds each read; this bounds a server that drips bytes.
+        deadline = time.monotonic() + self._timeout
+        chunks: list[bytes] = []
+        total = 0
+        for raw in _then_end(response.iter_raw()):
+            for piece in decoder(raw):
+                total += len(piece)
+                if total > self._max_bytes:
+                    raise FetchError(too_big, url=url, status=response.status_code)
+                chunks.append(piece)
+            if time.monotonic() > deadline:
+                raise FetchError(f"body not received within {self._timeout:g} s{hop}", url=url,
+                                 status=response.status_code)
+        return b"".join(chunks)
+
+
+def check_url(url: str, *, allow: Sequence[str] = ()) -> None:
+    """Refuse a URL the fetcher must not request.
+
+    Only http and https are accepted. The host is resolved and refused if ANY
+    of its addresses is loopback, private, link-local, multicast, reserved,
+    unspecified, otherwise not global, the cloud metadata address
+    169.254.169.254, or an IPv6 address embedding such an IPv4 address
+    (IPv4-mapped, IPv4-compatible, NAT64, 6to4). ``allow`` lists hostnames, IP
+    addresses and CIDR networks that are exempt (an exempt hostname is not
+    resolved at all).
+
+    The URL is parsed the way httpx parses it, so the guard checks the host
+    httpx would connect to. Not done yet: the connection is not pinned to the
+    checked address, so a DNS answer that changes between the check and the
+    connection (DNS rebinding) is not caught.
+
+    Raises :class:`BlockedAddressError` (``permanent=True``) when refused,
+    :class:`FetchError` when the host name does not resolve, and
+    ``ValueError`` when an ``allow`` entry with a "/" is not a network.
+    """
+    _check(url, _Allow.parse(allow), feed_url=url)
+
+
+# --- the guard ---------------------------------------------------------------
+
+class _Allow:
+    def __init__(self, names: frozenset[str], networks: tuple[Network, ...]) -> None:
+        self.names, self.networks = names, networks
+
+    @classmethod
+    def parse(cls, entries: Sequence[str]) -> _Allow:
+        if isinstance(entries, str):  # a lone "127.0.0.1" would otherwise be split into characters
+            entries = (entries,)
+        names: set[str] = set()
+        networks: list[Network] = []
+        for entry in entries:
+            entry = entry.strip().lower()
+            try:
+                networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
+            except ValueError:
+                if "/" in entry:
+                    raise ValueError(f"allow: {entry!r} is not an IP network") from None
+                names.add(entry.rstrip("."))
+        return cls(frozenset(names), tuple(networks))
+
+    def covers(self, ip: Address) -> bool:
+        candidates = [ip] + ([embedded] if (embedded := _embedded_ipv4(ip)) else [])
+        return any(c.version == n.version and c in n for c in candidates for n in self.networks)
+
+
+def _check(url: str, allow: _Allow, *, feed_url: str) -> None:
+    where = "" if url == feed_url else f"redirect to {url}: "
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as e:
+        raise BlockedAddressError(f"{where}invalid URL: {_one_line(e)}", url=feed_url,
+                                  permanent=True) from e
+    if parsed.scheme not in ("http", "https"):
+        raise BlockedAddressError(f"{where}scheme {parsed.scheme or '(none)'!r} refused, "
+                                  "only http and https", url=feed_url, permanent=True)
+    host = parsed.raw_host.decode("ascii").rstrip(".").lower()
+    if not host:
+        raise BlockedAddressError(f"{where}no host in URL", url=feed_url, permanent=True)
+    if host in allow.names or parsed.host.rstrip(".").lower() in allow.names:
+        return
+    for ip in _addresses(host, parsed.port or (443 if parsed.scheme == "https" else 80),
+                         where=where, feed_url=feed_url):
+        if allow.covers(ip):
+            continue
+        reason = _blocked_reason(ip)
+        if reason:
+            shown = "" if host == str(ip) else f"{host} resolves to "
+            raise BlockedAddressError(f"{where}{shown}{ip}, a {reason} address, is refused",
+                                      url=feed_url, permanent=True)
+
+
+def _addresses(host: str, port: int, *, where: str, feed_url: str) -> set[Address]:
+    try:
+        return {ipaddress.ip_address(host)}
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as e:
+        raise FetchError(f"{where}cannot resolve {host}: {_one_line(e)}", url=feed_url) from e
+    return {ipaddress.ip_address(info[4][0]) for info in infos}
+
+
+def _blocked_reason(ip: Address) -> str | None:
+    embedded = _embedded_ipv4(ip)
+    if embedded is not None:
+        inner = _blocked_reason(embedded)
+        if inner:
+            return f"{inner} (embedded in IPv6)"
+    if ip == _METADATA:
+        return "cloud metadata"
+    for kind in ("loopback", "private", "link_local", "multicast", "reserved", "unspecified"):
+        if getattr(ip, f"is_{kind}"):
+            return kind.replace("_", "-")
+    if not ip.is_global:
+        return "non-global"
+    return None
+
+
+def _embedded_ipv4(ip: Address) -> ipaddress.IPv4Address | None:
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return None
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    value = int(ip)
+    if value >> 32 == 0 and value > 1:  # IPv4-compatible ::a.b.c.d (not :: or ::1)
+        return ipaddress.IPv4Address(value)
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(value & 0xFFFFFFFF)
+    return None
+
+
+# --- bodies ------------------------------------------------------------------
+
+_END = b""  # marks the end of the raw stream, so decoders can flush
+
+
+def _then_end(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    for chunk in chunks:
+        if chunk:
+            yield chunk
+    yield _END
+
+
+def _decoder(coding: str):
+    """A function from raw chunks (``b""`` at the end) to decoded pieces, or None."""
+    if coding == "identity":
+        return lambda raw: (raw,) if raw else ()
+    if coding in ("gzip", "x-gzip"):
+        return _ZlibDecoder(zlib.MAX_WBITS | 16).decode
+    if coding == "deflate":
+        return _ZlibDecoder(zlib.MAX_WBITS, raw_fallback=True).decode
+    if coding == "br" and _BROTLI:
+        return _BrotliDecoder().decode
+    return None
+
+
+class _ZlibDecoder:
+    def __init__(self, wbits: int, *, raw_fallback: bool = False) -> None:
+        self._wbits = wbits
+        self._raw_fallback = raw_fallback  # "deflate" is sometimes sent without the zlib header
+        self._started = False
+        self._d = zlib.decompressobj(wbits)
+
+    def decode(self, raw: bytes) -> Iterator[bytes]:
+        if not raw:
+            try:
+                yield self._d.flush()
+            except zlib.error as e:
+                raise httpx.DecodingError(f"bad {self._name} data: {e}") from e
+            return
+        if not self._started and self._raw_fallback:
+            self._started = True
+            try:
+                probe = zlib.decompressobj(self._wbits)
+                probe.decompress(raw[:64], 1)
+            except zlib.error:
+                self._wbits = -zlib.MAX_WBITS
+                self._d = zlib.decompressobj(self._wbits)
+        data = raw
+        while data:
+            try:
+                out = self._d.decompress(data, _CHUNK)
+            except zlib.error as e:
+                raise httpx.DecodingError(f"bad {self._name} data: {e}") from e
+            if out:
+                yield out
+            data = self._d.unconsumed_tail
+            if not data and self._d.eof and self._d.unused_data:
+                data = self._d.unused_data  # another gzip member follows
+                self._d = zlib.decompressobj(self._wbits)
+
+    @property
+    def _name(self) -> str:
+        return "gzip" if self._wbits > zlib.MAX_WBITS else "deflate"
+
+
+class _BrotliDecoder:
+    def __init__(self) -> None:
+        self._d = _brotli.Decompressor()
+
+    def decode(self, raw: bytes) -> Iterator[bytes]:
+        if not raw:
+            return
+        try:
+            out = self._d.process(raw, output_buffer_limit=_CHUNK)
+            # Drain what that input still holds, one bounded piece at a time.
+            while out:
+                yield out
+                out = b"" if self._d.is_finished() else self._d.process(b"", output_buffer_limit=_CHUNK)
+        except _brotli.error as e:
+            raise httpx.DecodingError(f"bad br data: {e}") from e
+
+
+# --- errors ------------------------------------------------------------------
+
+def _status_error(response: httpx.Response, *, url: str, hop: str) -> FetchError:
+    status = response.status_code
+    message = f"HTTP {status} {response.reason_phrase}".rstrip()
+    retry_after = None
+    if status in (429, 503):
+        retry_after = _retry_after(response.headers.get("retry-after"))
+        if retry_after is not None:
+            message += f", retry after {retry_after} s"
+    err = FetchError(message + hop, url=url, status=status, permanent=status in _PERMANENT)
+    err.retry_after = retry_after  # seconds, for a caller that schedules the retry
+    return err
+
+
+def _retry_after(value: str | None) -> int | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return int(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0, round((when - datetime.now(timezone.utc)).total_seconds()))
+
+
+def _one_line(exc: BaseException) -> str:
+    return _WS.sub(" ", str(exc)).strip() or type(exc).__name__

@@ -1,0 +1,138 @@
+"""Text normalization and tokenization for keyword matching.
+
+Pure: every function here computes from its arguments and touches nothing
+outside itself (no I/O, no global state beyond a per-character cache).
+
+The comparison form of a text is its sequence of tokens. A token is a maximal
+run of letters, digits and combining marks, folded so that case, accents,
+compatibility forms and common ligatures do not matter: "États-Unis" gives
+the tokens ``etats`` and ``unis``, "Œuvre" gives ``oeuvre``. Everything else
+(spaces, punctuation, hyphens, apostrophes) separates tokens. French elided
+articles and pronouns (l', d', qu', jusqu'...) written with ``'`` or ``’`` are
+dropped, so "l’OTAN" gives the single token ``otan``. Every token keeps the
+character offsets of the original string it came from.
+"""
+
+from __future__ import annotations
+
+import functools
+import unicodedata
+from dataclasses import dataclass
+
+__all__ = ["Token", "normalize", "tokenize", "APOSTROPHES", "ELISIONS"]
+
+#: Characters read as an apostrophe (all fold to ``'``).
+APOSTROPHES = frozenset("'\u2019\u2018\u02bc\uff07")
+
+#: Folded forms of the French words that elide before a vowel ("l'", "qu'"...).
+ELISIONS = frozenset({"l", "d", "j", "m", "n", "s", "t", "c", "qu", "jusqu", "lorsqu", "puisqu"})
+
+# Letters that Unicode does not decompose but readers treat as plain Latin.
+_EXTRA_FOLDS = {
+    "œ": "oe", "æ": "ae", "ø": "o", "ł": "l", "đ": "d", "ħ": "h", "ı": "i", "ŧ": "t",
+    "\u200b": " ",  # zero-width space separates words; other format characters vanish
+    **{a: "'" for a in APOSTROPHES},
+}
+
+# Kinds of folded piece, so the tokenizer only looks at single characters when it must.
+_EMPTY, _WORD, _SEP, _MIXED = range(4)
+
+
+def _is_word_char(ch: str) -> bool:
+    # Letters, numbers and (spacing) marks, which some scripts need inside words.
+    return unicodedata.category(ch)[0] in "LNM"
+
+
+@functools.lru_cache(maxsize=None)
+def _fold(c: str) -> tuple[str, int]:
+    """The folded form of one character and its kind."""
+    s = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", c).casefold())
+    out = []
+    for ch in s:
+        if ch in _EXTRA_FOLDS:
+            out.append(_EXTRA_FOLDS[ch])
+        elif unicodedata.category(ch) not in ("Mn", "Me", "Cf"):
+            out.append(ch)
+    piece = unicodedata.normalize("NFC", "".join(out))
+    if not piece:
+        return piece, _EMPTY
+    flags = {_is_word_char(ch) for ch in piece}
+    if flags == {True}:
+        return piece, _WORD
+    if flags == {False}:
+        return piece, _SEP
+    return piece, _MIXED
+
+
+@dataclass(frozen=True)
+class Token:
+    """One word of a text: its folded form and its ``[start, end)`` offsets in the original."""
+
+    norm: str
+    start: int
+    end: int
+
+
+def normalize(s: str) -> str:
+    """Return ``s`` folded for comparison: compatibility-decomposed, case-folded,
+    combining marks and invisible format characters removed, ligatures spelled
+    out, every apostrophe written ``'``.
+
+    Works character by character, so offsets stay easy to map back; it does not
+    split words or drop elisions (see :func:`tokenize`). Pure; never raises.
+    """
+    return "".join(_fold(c)[0] for c in s)
+
+
+def tokenize(s: str) -> list[Token]:
+    """Split ``s`` into normalized word tokens with offsets into ``s``.
+
+    A token is a maximal run of letters, digits and marks of the folded text
+    (see :func:`normalize`); hyphens, apostrophes and all other punctuation
+    separate tokens. A French elision (``l'``, ``d'``, ``qu'``, ``jusqu'``...)
+    directly followed by an apostrophe and a word is dropped, so "l’OTAN"
+    yields one token for "OTAN" with the offsets of "OTAN". Combining marks
+    and soft hyphens inside a word stay inside its span.
+
+    Pure; never raises.
+    """
+    raw: list[tuple[str, int, int]] = []
+    cur: list[str] = []
+    start = end = -1
+    for i, c in enumerate(s):
+        piece, kind = _fold(c)
+        if kind == _WORD:
+            if start < 0:
+                start = i
+            cur.append(piece)
+            end = i + 1
+        elif kind == _EMPTY:
+            if start >= 0:
+                end = i + 1
+        elif kind == _SEP:
+            if start >= 0:
+                raw.append(("".join(cur), start, end))
+                cur, start = [], -1
+        else:
+            # A character folding to letters and punctuation (e.g. "½" -> "1⁄2"):
+            # every resulting token spans the whole original character.
+            for ch in piece:
+                if _is_word_char(ch):
+                    if start < 0:
+                        start = i
+                    cur.append(ch)
+                    end = i + 1
+                elif start >= 0:
+                    raw.append(("".join(cur), start, end))
+                    cur, start = [], -1
+    if start >= 0:
+        raw.append(("".join(cur), start, end))
+
+    tokens = []
+    last = len(raw) - 1
+    for k, (norm, st, en) in enumerate(raw):
+        if (norm in ELISIONS and k < last and raw[k + 1][1] == en + 1
+                and _fold(s[en])[0] == "'"):
+            continue
+        tokens.append(Token(norm, st, en))
+    return tokens

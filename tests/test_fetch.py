@@ -1,0 +1,425 @@
+"""monitor.fetch against real HTTP servers on loopback, and the address guard."""
+
+from __future__ import annotations
+
+import gzip
+import pickle
+import socket
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from monitor.errors import BlockedAddressError, FeedError, FetchError
+from monitor.fetch import Fetcher, HttpFetcher, check_url
+
+FEEDS = Path(__file__).parent / "samples" / "feeds"
+LOOPBACK = ("127.0.0.0/8",)
+
+Route = Callable[[BaseHTTPRequestHandler], None]
+
+
+class Server:
+    """A threaded HTTP server on 127.0.0.1 answering from a table of routes."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                server.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
+                route = server.routes.get(self.path)
+                if route is None:
+                    send(self, 404, b"not found")
+                else:
+                    try:
+                        route(self)
+                    except (BrokenPipeError, ConnectionResetError):
+                        pass  # the client gave up on purpose (size cap, timeout)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.httpd.handle_error = lambda request, address: None
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
+        self.thread.start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def send(handler: BaseHTTPRequestHandler, status: int, body: bytes = b"",
+         headers: dict[str, str] | None = None) -> None:
+    handler.send_response(status)
+    for name, value in (headers or {}).items():
+        handler.send_header(name, value)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+def answer(status: int, body: bytes = b"", **headers: str) -> Route:
+    named = {k.replace("_", "-"): v for k, v in headers.items()}
+    return lambda handler: send(handler, status, body, named)
+
+
+@pytest.fixture
+def server() -> Iterator[Server]:
+    s = Server()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def fetcher() -> Iterator[HttpFetcher]:
+    f = HttpFetcher(allow=LOOPBACK, timeout=5, connect_timeout=2)
+    yield f
+    f.close()
+
+
+GUARDIAN = (FEEDS / "guardian.rss").read_bytes()
+
+
+def test_http_fetcher_is_a_fetcher():
+    f: Fetcher = HttpFetcher()
+    f.close()
+
+
+def test_200_with_etag_then_304_on_the_conditional_request(server, fetcher):
+    def feed(handler: BaseHTTPRequestHandler) -> None:
+        if handler.headers.get("If-None-Match") == '"v1"':
+            send(handler, 304, headers={"ETag": '"v1"'})
+        else:
+            send(handler, 200, GUARDIAN, {"ETag": '"v1"', "Content-Type": "application/rss+xml",
+                                          "Last-Modified": "Wed, 31 Jan 2018 20:15:15 GMT"})
+
+    server.routes["/feed"] = feed
+    first = fetcher.fetch(server.url("/feed"))
+    assert first.status == 200 and not first.not_modified
+    assert first.body == GUARDIAN
+    assert first.url == server.url("/feed")
+    assert first.etag == '"v1"'
+    assert first.last_modified == "Wed, 31 Jan 2018 20:15:15 GMT"
+    assert first.headers["content-type"] == "application/rss+xml"
+
+    second = fetcher.fetch(server.url("/feed"), etag=first.etag, last_modified=first.last_modified)
+    assert second.status == 304 and second.not_modified
+    assert second.body == b""
+    assert second.etag == '"v1"'
+    assert second.last_modified == "Wed, 31 Jan 2018 20:15:15 GMT"
+    _, sent = server.requests[-1]
+    assert sent["if-none-match"] == '"v1"'
+    assert sent["if-modified-since"] == "Wed, 31 Jan 2018 20:15:15 GMT"
+
+
+def test_request_headers(server, fetcher):
+    server.routes["/feed"] = answer(200, b"<rss/>")
+    fetcher.fetch(server.url("/feed"))
+    _, sent = server.requests[-1]
+    assert sent["user-agent"].startswith("media-monitor/")
+    assert "gzip" in sent["accept-encoding"] and "deflate" in sent["accept-encoding"]
+    assert "application/rss+xml" in sent["accept"]
+    assert "if-none-match" not in sent and "if-modified-since" not in sent
+
+
+def test_gzip_body_is_decoded(server, fetcher):
+    server.routes["/gz"] = answer(200, gzip.compress(GUARDIAN), Content_Encoding="gzip")
+    assert fetcher.fetch(server.url("/gz")).body == GUARDIAN
+
+
+@pytest.mark.parametrize("compress", [zlib.compress, lambda b: zlib.compress(b)[2:-4]],
+                         ids=["zlib", "raw-deflate"])
+def test_deflate_body_is_decoded(server, fetcher, compress):
+    server.routes["/deflate"] = answer(200, compress(GUARDIAN), Content_Encoding="deflate")
+    assert fetcher.fetch(server.url("/deflate")).body == GUARDIAN
+
+
+def test_corrupt_gzip_is_a_fetch_error(server, fetcher):
+    server.routes["/bad"] = answer(200, b"\x1f\x8b\x08\x00garbage-not-gzip", Content_Encoding="gzip")
+    with pytest.raises(FetchError, match="gzip"):
+        fetcher.fetch(server.url("/bad"))
+
+
+def test_brotli_body_is_decoded_and_a_brotli_bomb_stopped(server, fetcher):
+    brotli = pytest.importorskip("brotli", minversion="1.2")
+    server.routes["/br"] = answer(200, brotli.compress(GUARDIAN), Content_Encoding="br")
+    assert fetcher.fetch(server.url("/br")).body == GUARDIAN
+    assert "br" in server.requests[-1][1]["accept-encoding"]
+    bomb = brotli.compress(b"\0" * 50_000_000, quality=4)
+    server.routes["/bomb"] = answer(200, bomb, Content_Encoding="br")
+    with HttpFetcher(allow=LOOPBACK, max_bytes=1_000_000) as small:
+        with pytest.raises(FetchError, match="larger than 1000000 bytes"):
+            small.fetch(server.url("/bomb"))
+
+
+def test_unknown_content_encoding_is_refused(server, fetcher):
+    server.routes["/zz"] = answer(200, b"xx", Content_Encoding="compress")
+    with pytest.raises(FetchError, match="Content-Encoding"):
+        fetcher.fetch(server.url("/zz"))
+
+
+def test_gzip_bomb_stops_at_the_cap(server):
+    bomb = gzip.compress(b"\0" * 50_000_000, compresslevel=9)
+    assert len(bomb) < 100_000
+    server.routes["/bomb"] = answer(200, bomb, Content_Encoding="gzip")
+    with HttpFetcher(allow=LOOPBACK, max_bytes=1_000_000) as small:
+        with pytest.raises(FetchError, match="larger than 1000000 bytes") as info:
+            small.fetch(server.url("/bomb"))
+    assert info.value.permanent is False
+
+
+def test_plain_body_over_the_cap_is_refused(server):
+    server.routes["/big"] = answer(200, b"x" * 2000)
+    with HttpFetcher(allow=LOOPBACK, max_bytes=1000) as small:
+        with pytest.raises(FetchError, match="larger than 1000 bytes"):
+            small.fetch(server.url("/big"))
+        server.routes["/ok"] = answer(200, b"x" * 1000)
+        assert len(small.fetch(server.url("/ok")).body) == 1000
+
+
+def redirect_chain(server: Server, length: int) -> None:
+    for n in range(1, length + 1):
+        # alternate absolute and relative Location headers
+        target = f"/r/{n - 1}" if n % 2 else server.url(f"/r/{n - 1}")
+        server.routes[f"/r/{n}"] = answer(301 if n % 3 else 307, Location=target)
+    server.routes["/r/0"] = answer(200, b"<rss/>")
+
+
+def test_redirect_chain_is_followed(server, fetcher):
+    redirect_chain(server, 5)
+    result = fetcher.fetch(server.url("/r/5"))
+    assert result.status == 200 and result.body == b"<rss/>"
+    assert result.url == server.url("/r/0")
+    assert [path for path, _ in server.requests] == [f"/r/{n}" for n in range(5, -1, -1)]
+
+
+def test_redirect_chain_is_limited(server, fetcher):
+    redirect_chain(server, 6)
+    with pytest.raises(FetchError, match="more than 5 redirects"):
+        fetcher.fetch(server.url("/r/6"))
+    assert len(server.requests) == 6
+    with HttpFetcher(allow=LOOPBACK, max_redirects=0) as strict:
+        with pytest.raises(FetchError, match="more than 0 redirects"):
+            strict.fetch(server.url("/r/1"))
+
+
+def test_conditional_headers_survive_a_redirect(server, fetcher):
+    server.routes["/old"] = answer(308, Location="/new")
+    server.routes["/new"] = answer(304)
+    result = fetcher.fetch(server.url("/old"), etag='"e"')
+    assert result.status == 304 and result.url == server.url("/new")
+    assert result.etag == '"e"'  # the server did not repeat it
+    assert server.requests[-1][1]["if-none-match"] == '"e"'
+
+
+@pytest.mark.parametrize("target", [
+    "http://169.254.169.254/latest/meta-data/",
+    "http://10.0.0.1/feed",
+    "http://[::1]:{port}/feed",
+    "http://[::ffff:169.254.169.254]/",
+    "file:///etc/passwd",
+])
+def test_redirect_to_a_blocked_address_is_refused(server, fetcher, target):
+    server.routes["/evil"] = answer(302, Location=target.format(port=server.port))
+    with pytest.raises(BlockedAddressError) as info:
+        fetcher.fetch(server.url("/evil"))
+    assert info.value.url == server.url("/evil")
+    assert "redirect to" in str(info.value)
+    assert len(server.requests) == 1  # the target was never requested
+
+
+def test_the_first_url_is_guarded_too(server):
+    server.routes["/feed"] = answer(200, b"<rss/>")
+    with HttpFetcher() as default:
+        with pytest.raises(BlockedAddressError, match="loopback"):
+            default.fetch(server.url("/feed"))
+    assert server.requests == []
+
+
+@pytest.mark.parametrize("status", [404, 410])
+def test_404_and_410_are_permanent(server, fetcher, status):
+    server.routes["/gone"] = answer(status, b"gone")
+    with pytest.raises(FetchError) as info:
+        fetcher.fetch(server.url("/gone"))
+    assert info.value.status == status
+    assert info.value.permanent is True
+    assert f"HTTP {status}" in str(info.value)
+
+
+@pytest.mark.parametrize("status", [401, 403, 500, 502])
+def test_other_errors_are_not_permanent(server, fetcher, status):
+    server.routes["/err"] = answer(status)
+    with pytest.raises(FetchError) as info:
+        fetcher.fetch(server.url("/err"))
+    assert (info.value.status, info.value.permanent) == (status, False)
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_retry_after_seconds_in_the_message(server, fetcher, status):
+    server.routes["/slow-down"] = answer(status, Retry_After="120")
+    with pytest.raises(FetchError) as info:
+        fetcher.fetch(server.url("/slow-down"))
+    err = info.value
+    assert err.status == status and err.permanent is False
+    assert "retry after 120 s" in str(err)
+    assert err.retry_after == 120
+    copy = pickle.loads(pickle.dumps(err))  # Celery pickles errors
+    assert (copy.status, copy.retry_after, str(copy)) == (status, 120, str(err))
+
+
+def test_retry_after_as_a_date(server, fetcher):
+    server.routes["/later"] = answer(429, Retry_After="Wed, 21 Oct 2015 07:28:00 GMT")
+    with pytest.raises(FetchError, match="retry after 0 s"):
+        fetcher.fetch(server.url("/later"))
+
+
+def test_connection_refused(fetcher):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/feed"
+    with pytest.raises(FetchError) as info:
+        fetcher.fetch(url)
+    assert isinstance(info.value, OSError) and isinstance(info.value, FeedError)
+    assert info.value.url == url
+    assert str(info.value).startswith(url + ": ")
+    assert "\n" not in str(info.value)
+
+
+def test_read_timeout(server):
+    def stall(handler: BaseHTTPRequestHandler) -> None:
+        time.sleep(2)
+        send(handler, 200, b"<rss/>")
+
+    server.routes["/stall"] = stall
+    with HttpFetcher(allow=LOOPBACK, timeout=0.3) as quick:
+        started = time.monotonic()
+        with pytest.raises(FetchError, match="timed out"):
+            quick.fetch(server.url("/stall"))
+    assert time.monotonic() - started < 1.5
+
+
+def test_a_server_dripping_bytes_is_cut_off(server):
+    def drip(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Length", "1000")
+        handler.end_headers()
+        for _ in range(1000):
+            handler.wfile.write(b"x")
+            handler.wfile.flush()
+            time.sleep(0.05)
+
+    server.routes["/drip"] = drip
+    with HttpFetcher(allow=LOOPBACK, timeout=0.5) as quick:
+        with pytest.raises(FetchError, match="not received within"):
+            quick.fetch(server.url("/drip"))
+
+
+def test_unresolvable_host_is_a_fetch_error():
+    with HttpFetcher() as f:
+        with pytest.raises(FetchError, match="cannot resolve") as info:
+            f.fetch("http://no-such-host.invalid/feed")
+    assert not isinstance(info.value, BlockedAddressError)
+
+
+# --- the guard ------------------------------------------------------------------
+
+BLOCKED = [
+    ("http://127.0.0.1/", "127.0.0.0/8"),
+    ("http://127.1.2.3:8080/feed", "127.0.0.0/8"),
+    ("http://10.1.2.3/", "10.0.0.0/8"),
+    ("http://172.16.5.4/", "172.16.0.0/12"),
+    ("http://192.168.1.10/rss", "192.168.0.0/16"),
+    ("http://169.254.169.254/latest/meta-data/", "169.254.169.254"),
+    ("http://0.0.0.0/", "0.0.0.0"),
+    ("http://100.64.0.1/", "100.64.0.0/10"),
+    ("http://224.0.0.1/", "224.0.0.0/4"),
+    ("http://[::1]/", "::1"),
+    ("http://[::]/", "::/128"),
+    ("http://[fe80::1]/", "fe80::/10"),
+    ("http://[fd00::5]/", "fc00::/7"),
+    ("http://[::ffff:127.0.0.1]/", "127.0.0.0/8"),
+    ("http://[::ffff:10.0.0.1]/", "::ffff:10.0.0.1"),
+    ("http://[::127.0.0.1]/", "127.0.0.1"),
+    ("http://[64:ff9b::a9fe:a9fe]/", "169.254.169.254/32"),
+    ("http://[2002:c0a8:0101::1]/", "192.168.1.1"),
+    ("http://localhost/", "localhost"),
+    ("http://LocalHost./", "localhost"),
+    ("http://0x7f.1/", "127.0.0.1"),
+    ("http://2130706433/", "127.0.0.0/8"),
+]
+
+
+@pytest.mark.parametrize("url, allowed_by", BLOCKED)
+def test_guard_refuses_by_default(url, allowed_by):
+    with pytest.raises(BlockedAddressError) as info:
+        check_url(url)
+    assert info.value.permanent is True
+    assert info.value.url == url
+    assert "refused" in str(info.value)
+
+
+@pytest.mark.parametrize("url, allowed_by", BLOCKED)
+def test_guard_allows_what_allow_lists(url, allowed_by):
+    check_url(url, allow=[allowed_by])
+    check_url(url, allow=["intranet.example.org", allowed_by])
+
+
+@pytest.mark.parametrize("url", [
+    "file:///etc/passwd", "ftp://example.org/feed", "gopher://127.0.0.1/", "feed://example.org/x",
+    "javascript:alert(1)", "example.org/feed", "http:///nohost", "http://[::1/",
+])
+def test_guard_refuses_other_schemes_and_broken_urls_even_when_allowed(url):
+    with pytest.raises(BlockedAddressError):
+        check_url(url, allow=["127.0.0.0/8", "::/0", "0.0.0.0/0", "example.org"])
+
+
+@pytest.mark.parametrize("url", [
+    "http://93.184.215.14/feed", "https://8.8.8.8/", "http://[2606:4700:4700::1111]/",
+])
+def test_guard_accepts_public_addresses(url):
+    check_url(url)
+
+
+def test_guard_names_what_resolved_where():
+    with pytest.raises(BlockedAddressError, match=r"localhost resolves to 127\.0\.0\.1, a loopback"):
+        check_url("http://localhost:8000/")
+
+
+def test_allowed_hostname_is_not_resolved():
+    check_url("http://intranet.invalid/feed", allow=["Intranet.Invalid"])
+
+
+def test_allow_network_must_be_valid():
+    with pytest.raises(ValueError, match="not an IP network"):
+        check_url("http://example.org/", allow=["10.0.0.0/33"])
+    with pytest.raises(ValueError):
+        HttpFetcher(allow=["300.1.1.1/8"])
+
+
+def test_fetcher_reads_a_real_feed_end_to_end(server, fetcher):
+    from monitor.feedparse import parse_feed
+
+    body = (FEEDS / "uolNoticias.rss").read_bytes()
+    server.routes["/uol"] = answer(200, gzip.compress(body), Content_Encoding="gzip",
+                                   Content_Type="text/xml; charset=ISO-8859-1")
+    result = fetcher.fetch(server.url("/uol"))
+    feed = parse_feed(result.body, url=result.url, headers=result.headers)
+    assert feed.problem is None
+    assert len(feed.articles) == 15
+    assert "simulações" in feed.articles[0].title

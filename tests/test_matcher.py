@@ -1,0 +1,389 @@
+"""The matcher: never miss an article because of accents, case, elision or hyphens."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from monitor.matcher import compile_rules
+from monitor.rules import Keywords, Rule, load_rules
+from monitor.text import tokenize
+from monitor.types import Document, Hit, Match
+
+HERE = Path(__file__).parent
+ROOT = HERE.parent
+SAMPLE = HERE / "samples" / "otan-ukraine-fr.txt"
+
+
+def make_rule(name: str = "r", *, any=(), all=(), none=(), **fields) -> Rule:
+    return Rule(name=name, keywords=Keywords(any=tuple(any), all=tuple(all), none=tuple(none)), **fields)
+
+
+def make_doc(text: str = "", title: str = "", **fields) -> Document:
+    return Document(title=title, text=text, **fields)
+
+
+def slices(term: str, text: str) -> list[str]:
+    """The original text of every hit of a one-term rule in ``text``."""
+    matches = compile_rules([make_rule(any=[term])]).match(make_doc(text))
+    return [text[h.start:h.end] for m in matches for h in m.hits]
+
+
+@pytest.mark.parametrize("term, text, expected", [
+    # case and accents
+    ("OTAN", "réunion de otan", ["otan"]),
+    ("otan", "réunion de OTAN", ["OTAN"]),
+    ("etats-unis", "Les États-Unis ont", ["États-Unis"]),
+    ("États-Unis", "les etats unis ont", ["etats unis"]),
+    ("ete", "l'été", ["été"]),
+    ("été", "cet e\u0301te\u0301-la\u0300", ["e\u0301te\u0301"]),
+    ("Œuvre", "une oeuvre", ["oeuvre"]),
+    ("oeuvre", "Une ŒUVRE", ["ŒUVRE"]),
+    ("strasse", "Hauptstraße 1", []),                     # whole words only
+    ("Hauptstrasse", "Hauptstraße 1", ["Hauptstraße"]),
+    # elision, with both apostrophes, in the text and in the term
+    ("OTAN", "les alliés de l’OTAN.", ["OTAN"]),
+    ("OTAN", "Le chef de l'OTAN.", ["OTAN"]),
+    ("OTAN", "L’OTAN et l'OTAN", ["OTAN", "OTAN"]),
+    ("Ukraine", "l’adhésion d’Ukraine", ["Ukraine"]),
+    ("Ukraine", "l'adhésion d'Ukraine", ["Ukraine"]),
+    ("Ukraine", "jusqu’Ukraine, lorsqu'Ukraine, puisqu’Ukraine, qu'Ukraine",
+     ["Ukraine", "Ukraine", "Ukraine", "Ukraine"]),
+    ("l'OTAN", "le sommet de OTAN", ["OTAN"]),
+    ("l’Ukraine", "d'Ukraine", ["Ukraine"]),
+    # hyphens and phrases
+    ("Royaume-Uni", "le Royaume-Uni", ["Royaume-Uni"]),
+    ("Royaume-Uni", "le Royaume Uni", ["Royaume Uni"]),
+    ("Royaume-Uni", "le Royaume\u2013Uni", ["Royaume\u2013Uni"]),
+    ("Royaume Uni", "le Royaume-Uni", ["Royaume-Uni"]),
+    ("Alliance atlantique", "de l'Alliance  Atlantique", ["Alliance  Atlantique"]),
+    ("Alliance atlantique", "l’alliance\natlantique", ["alliance\natlantique"]),
+    ("Alliance atlantique", "Atlantique alliance", []),
+    ("Alliance atlantique", "alliance très atlantique", []),
+    ("Alliance atlantique", "alliance", []),
+    ("Alliance atlantique", "alliance atlantiques", []),
+    ("Organisation du traité de l'Atlantique nord", "l’organisation du Traité de l’Atlantique Nord",
+     ["organisation du Traité de l’Atlantique Nord"]),
+    ("Organisation du traité de l'Atlantique nord", "l’organisation du Traité de l’Atlantique Sud", []),
+    ("Organisation du traité de l'Atlantique nord", "l’organisation du Pacte de l’Atlantique Nord", []),
+    # wildcards
+    ("ukrain*", "Ukraine, ukrainien, ukrainienne, Ukrainian",
+     ["Ukraine", "ukrainien", "ukrainienne", "Ukrainian"]),
+    ("ukrain*", "ukrain", ["ukrain"]),
+    ("ukrain*", "l’ukrainienne", ["ukrainienne"]),
+    ("ukrain*", "Kraine, russo-ukrainien", ["ukrainien"]),
+    ("ukrain*", "ukrai", []),
+    ("Royaume Un*", "Royaume-Uni et Royaume uni", ["Royaume-Uni", "Royaume uni"]),
+    ("Etats-Un*", "les États-Unis", ["États-Unis"]),
+    ("Etats-Un*", "les États", []),
+    # token boundaries
+    ("OTAN", "COTANGENTE", []),
+    ("OTAN", "OTANs", []),
+    ("OTAN", "l'OTAN-Russie", ["OTAN"]),
+    ("Ukraine", "Ukrainexx", []),
+    ("Ukraine", "xxUkraine", []),
+    ("NATO", "NATO's summit", ["NATO"]),
+    ("19", "COVID-19", ["19"]),
+])
+def test_term_matching(term, text, expected):
+    assert slices(term, text) == expected
+
+
+def test_hits_are_offsets_into_the_original_title_and_text():
+    title = "Sommet de l’OTAN"
+    text = "Les États-Unis et l'OTAN."
+    matcher = compile_rules([make_rule("otan", any=["OTAN", "Etats-Unis"], channels=("desk",))])
+    assert matcher.match(make_doc(text, title)) == [Match(
+        rule="otan",
+        terms=("OTAN", "Etats-Unis"),  # in order of first hit, title first
+        hits=(Hit("title", 12, 16, "OTAN"), Hit("text", 4, 14, "Etats-Unis"), Hit("text", 20, 24, "OTAN")),
+        channels=("desk",),
+    )]
+    assert title[12:16] == text[20:24] == "OTAN" and text[4:14] == "États-Unis"
+
+
+def test_a_place_matched_by_two_terms_is_one_hit():
+    rule = make_rule(any=["Ukraine", "ukrain*", "l'Ukraine"], min_mentions=2)
+    matcher = compile_rules([rule])
+    assert matcher.match(make_doc("l’Ukraine")) == []
+    [m] = matcher.match(make_doc("l’Ukraine et l’Ukrainien"))
+    assert m.hits == (Hit("text", 2, 9, "Ukraine"), Hit("text", 15, 24, "ukrain*"))
+    assert m.terms == ("Ukraine", "ukrain*", "l'Ukraine")
+
+
+@pytest.mark.parametrize("keywords, text, matched", [
+    ({"any": ["OTAN", "NATO"]}, "NATO summit", True),
+    ({"any": ["OTAN", "NATO"]}, "sommet", False),
+    ({"all": ["OTAN", "Ukraine"]}, "OTAN et Ukraine", True),
+    ({"all": ["OTAN", "Ukraine"]}, "OTAN seule", False),
+    ({"any": ["Kiev", "Kyiv"], "all": ["OTAN"]}, "OTAN à Kyiv", True),
+    ({"any": ["Kiev", "Kyiv"], "all": ["OTAN"]}, "OTAN à Bruxelles", False),
+    ({"any": ["Kiev", "Kyiv"], "all": ["OTAN"]}, "Kiev", False),
+    ({"any": ["OTAN"], "none": ["cafe"]}, "l'OTAN", True),
+    ({"any": ["OTAN"], "none": ["cafe"]}, "l'OTAN au Café", False),
+    ({"any": ["OTAN"], "none": ["otan-cafe"]}, "l’OTAN Café", False),
+    ({"any": ["OTAN"], "none": ["otan-cafe"]}, "l’OTAN, un café", True),
+    ({"any": ["OTAN"], "none": ["sport*"]}, "OTAN sportive", False),
+])
+def test_any_all_none(keywords, text, matched):
+    matcher = compile_rules([make_rule(**keywords)])
+    assert bool(matcher.match(make_doc(text))) is matched
+
+
+def test_none_terms_are_not_reported_and_title_counts_for_none():
+    matcher = compile_rules([make_rule(any=["OTAN"], none=["football"])])
+    [m] = matcher.match(make_doc("OTAN et Ukraine"))
+    assert m.terms == ("OTAN",) and len(m.hits) == 1
+    assert matcher.match(make_doc("OTAN", title="Football")) == []
+
+
+@pytest.mark.parametrize("min_mentions, text, matched", [
+    (1, "OTAN", True),
+    (2, "OTAN", False),
+    (2, "OTAN, NATO", True),
+    (2, "l’OTAN et l’OTAN", True),
+    (3, "l’OTAN et l’OTAN", False),
+    (3, "Ukraine, OTAN et l’OTAN", True),  # all terms count too
+])
+def test_min_mentions_counts_any_and_all_hits(min_mentions, text, matched):
+    rule = make_rule(any=["OTAN", "NATO"], all=["Ukraine"] if "Ukraine" in text else [],
+                     min_mentions=min_mentions)
+    assert bool(compile_rules([rule]).match(make_doc(text))) is matched
+
+
+def test_min_mentions_counts_the_title():
+    matcher = compile_rules([make_rule(any=["OTAN"], min_mentions=2)])
+    assert matcher.match(make_doc("l'OTAN", title="OTAN"))
+    assert not matcher.match(make_doc("l'OTAN"))
+
+
+@pytest.mark.parametrize("languages, language, matched", [
+    ((), "de", True),
+    (("fr",), "fr", True),
+    (("fr",), "fr-CA", True),
+    (("fr",), "FR_ca", True),
+    (("fr", "en"), "en-US", True),
+    (("fr",), "en", False),
+    (("fr",), "fra", False),
+    (("fr",), None, True),      # an article of unknown language passes
+    (("fr-CA",), "fr", False),
+    (("fr-ca",), "fr-CA", True),
+])
+def test_language_filter(languages, language, matched):
+    matcher = compile_rules([make_rule(any=["OTAN"], languages=languages)])
+    assert bool(matcher.match(make_doc("OTAN", language=language))) is matched
+
+
+@pytest.mark.parametrize("feeds, feed, matched", [
+    ((), None, True),
+    ((), "le-monde", True),
+    (("le-monde",), "le-monde", True),
+    (("le-monde", "rfi"), "rfi", True),
+    (("le-monde",), "rfi", False),
+    (("le-monde",), None, False),
+])
+def test_feed_filter(feeds, feed, matched):
+    matcher = compile_rules([make_rule(any=["OTAN"], feeds=feeds)])
+    assert bool(matcher.match(make_doc("OTAN", feed=feed))) is matched
+
+
+@pytest.mark.parametrize("feed_tags, tags, matched", [
+    ((), frozenset(), True),
+    (("press",), frozenset({"press", "fr"}), True),
+    (("press", "radio"), frozenset({"radio"}), True),
+    (("press",), frozenset({"blog"}), False),
+    (("press",), frozenset(), False),
+])
+def test_feed_tag_filter(feed_tags, tags, matched):
+    matcher = compile_rules([make_rule(any=["OTAN"], feed_tags=feed_tags)])
+    assert bool(matcher.match(make_doc("OTAN", tags=tags))) is matched
+
+
+def test_disabled_rules_never_match_but_stay_listed():
+    rules = [make_rule("off", any=["OTAN"], enabled=False), make_rule("on", any=["OTAN"])]
+    matcher = compile_rules(rules)
+    assert matcher.rules == tuple(rules)
+    assert [m.rule for m in matcher.match(make_doc("OTAN"))] == ["on"]
+
+
+def test_matches_come_in_rule_order_and_share_terms():
+    rules = [make_rule(n, any=["ukrain*" if n == "b" else "OTAN"]) for n in "cab"]
+    matcher = compile_rules(rules)
+    assert [m.rule for m in matcher.match(make_doc("Ukraine et OTAN"))] == ["c", "a", "b"]
+    assert compile_rules([]).match(make_doc("OTAN")) == []
+
+
+def test_a_document_without_hits_matches_nothing():
+    matcher = compile_rules([make_rule(any=["OTAN"])])
+    assert matcher.match(make_doc("")) == []
+    assert matcher.match(make_doc("Rien à signaler.", "Météo")) == []
+
+
+# --- the real article and the shipped rules ------------------------------------
+
+@pytest.fixture(scope="module")
+def article() -> Document:
+    text = SAMPLE.read_text(encoding="utf-8")
+    return Document(title=text.splitlines()[2], text=text, language="fr")
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return compile_rules(load_rules(ROOT / "rules" / "otan-ukraine.yaml").rules)
+
+
+def test_shipped_rules_match_the_sample_article(article, shipped):
+    matches = {m.rule: m for m in shipped.match(article)}
+    assert set(matches) == {"OTAN / NATO", "Ukraine"}
+    text = article.text
+
+    otan = matches["OTAN / NATO"]
+    assert otan.terms == ("OTAN",)
+    assert all(h.field == "text" and text[h.start:h.end] == "OTAN" for h in otan.hits)
+    assert [h.start for h in otan.hits] == [m.start() for m in re.finditer("OTAN", text)]
+    # "la Russie et l’OTAN": the hit covers "OTAN", not the elided article.
+    first = text.index("l’OTAN") + 2
+    assert otan.hits[0] == Hit("text", first, first + 4, "OTAN")
+
+    ukraine = matches["Ukraine"]
+    assert ukraine.terms == ("Kiev", "ukrain*")  # "Kiev a demandé..." comes first
+    expected = [(m.start(), m.end()) for m in re.finditer(r"\b(?:[Uu]krain\w*|Kiev)\b", text)]
+    assert [(h.start, h.end) for h in ukraine.hits] == expected
+    assert {text[h.start:h.end] for h in ukraine.hits} == {
+        "Kiev", "Ukraine", "ukrainien", "Ukrainiens", "ukrainienne"}
+    apostrophe = text.index("l’Ukraine en armes") + 2
+    assert Hit("text", apostrophe, apostrophe + 7, "ukrain*") in ukraine.hits
+
+
+def test_sample_title_hits_come_first(article, shipped):
+    rules = [*shipped.rules, make_rule("uk", any=["Royaume-Uni"])]
+    [m] = [m for m in compile_rules(rules).match(article) if m.rule == "uk"]
+    title_hit = m.hits[0]
+    assert title_hit.field == "title"
+    assert article.title[title_hit.start:title_hit.end] == "Royaume-Uni"
+    assert [h.field for h in m.hits].count("title") == 1
+
+
+def test_shipped_rules_respect_their_language_filter(article, shipped):
+    german = Document(title=article.title, text=article.text, language="de")
+    assert shipped.match(german) == []
+
+
+# --- properties: the compiled matcher agrees with a straightforward evaluator ----
+
+def reference_match(rules: list[Rule], doc: Document) -> list[Match]:
+    """Evaluate each rule on its own by scanning every position of every field."""
+    fields = [("title", tokenize(doc.title)), ("text", tokenize(doc.text))]
+
+    def occurrences(term: str) -> list[tuple[int, int, int]]:
+        body = term.strip()
+        prefix = body.endswith("*")
+        words = [t.norm for t in tokenize(body.rstrip("*"))]
+        out = []
+        for f, (_, tokens) in enumerate(fields):
+            for i in range(len(tokens) - len(words) + 1):
+                window = [t.norm for t in tokens[i:i + len(words)]]
+                same = window[:-1] == words[:-1] and (
+                    window[-1].startswith(words[-1]) if prefix else window[-1] == words[-1])
+                if same:
+                    out.append((f, tokens[i].start, tokens[i + len(words) - 1].end))
+        return out
+
+    def language_ok(rule: Rule) -> bool:
+        if not rule.languages or doc.language is None:
+            return True
+        lang = doc.language.lower().replace("_", "-")
+        return any(lang == x or lang.startswith(x + "-") for x in rule.languages)
+
+    result = []
+    for rule in rules:
+        kw = rule.keywords
+        if not rule.enabled or not language_ok(rule):
+            continue
+        if rule.feeds and doc.feed not in rule.feeds:
+            continue
+        if rule.feed_tags and not set(rule.feed_tags) & doc.tags:
+            continue
+        if any(occurrences(t) for t in kw.none):
+            continue
+        if not all(occurrences(t) for t in kw.all):
+            continue
+        if kw.any and not any(occurrences(t) for t in kw.any):
+            continue
+        found = sorted((*occ, k) for k, t in enumerate(kw.any + kw.all) for occ in occurrences(t))
+        spans: dict = {}
+        for f, start, end, k in found:
+            spans.setdefault((f, start, end), (kw.any + kw.all)[k])
+        if len(spans) < rule.min_mentions:
+            continue
+        terms = tuple(dict.fromkeys((kw.any + kw.all)[k] for *_, k in found))
+        hits = tuple(Hit(fields[f][0], s, e, term) for (f, s, e), term in spans.items())
+        result.append(Match(rule.name, terms, hits, rule.channels))
+    return result
+
+
+WORDS = ["OTAN", "otan", "l’OTAN", "l'Otan", "COTANGENTE", "NATO", "Ukraine", "d'Ukraine", "ukrainienne",
+         "Ukrainexx", "États-Unis", "etats", "Unis", "Royaume", "Uni", "Alliance", "atlantique", "Œuvre",
+         "oeuvre", "été", "e\u0301te\u0301", "la", "de", "qu’il", "Kyiv"]
+SEPARATORS = [" ", "  ", "-", ", ", ".\n", "’", "'", " l’"]
+TERMS = ["otan", "OTAN", "nato", "l'OTAN", "ukrain*", "Ukraine", "etats-unis", "Royaume-Uni", "Royaume Un*",
+         "alliance atlantique", "de la ukrain*", "la otan unis", "oeuvre", "ete", "uni", "de la", "cotangente", "il", "Kyiv", "et*"]
+
+texts = st.lists(st.tuples(st.sampled_from(WORDS), st.sampled_from(SEPARATORS)), max_size=25).map(
+    lambda parts: "".join(w + s for w, s in parts))
+term_lists = st.lists(st.sampled_from(TERMS), max_size=3, unique=True).map(tuple)
+
+
+@st.composite
+def rules(draw, name: str) -> Rule:
+    any_, all_ = draw(term_lists), draw(term_lists)
+    if not any_ and not all_:
+        any_ = (draw(st.sampled_from(TERMS)),)
+    return Rule(
+        name=name,
+        keywords=Keywords(any=any_, all=all_, none=draw(st.lists(st.sampled_from(TERMS), max_size=2).map(tuple))),
+        languages=draw(st.sampled_from([(), ("fr",), ("en",), ("fr", "en")])),
+        feeds=draw(st.sampled_from([(), ("a",), ("a", "b")])),
+        feed_tags=draw(st.sampled_from([(), ("press",)])),
+        min_mentions=draw(st.integers(1, 4)),
+        channels=draw(st.sampled_from([(), ("desk",)])),
+        enabled=draw(st.booleans() | st.just(True)),
+    )
+
+
+rule_lists = st.integers(0, 6).flatmap(lambda n: st.tuples(*(rules(f"rule-{i}") for i in range(n)))).map(list)
+documents = st.builds(
+    Document, title=texts, text=texts,
+    language=st.sampled_from([None, "fr", "fr-CA", "en", "de"]),
+    feed=st.sampled_from([None, "a", "b"]),
+    tags=st.sampled_from([frozenset(), frozenset({"press"}), frozenset({"blog"})]),
+)
+
+
+@settings(max_examples=300)
+@given(rule_lists, documents)
+def test_compiled_matcher_agrees_with_reference(rule_list, doc):
+    assert compile_rules(rule_list).match(doc) == reference_match(rule_list, doc)
+
+
+@settings(max_examples=200)
+@given(rule_lists, rules("unrelated"), st.integers(0, 6), documents)
+def test_adding_a_rule_never_removes_another_match(rule_list, extra, position, doc):
+    before = compile_rules(rule_list).match(doc)
+    extended = rule_list[:position] + [extra] + rule_list[position:]
+    after = [m for m in compile_rules(extended).match(doc) if m.rule != "unrelated"]
+    assert after == before
+
+
+def test_the_core_imports_no_adapter_library():
+    code = ("import sys, monitor.text, monitor.rules, monitor.matcher\n"
+            "bad = {'celery', 'sqlalchemy', 'sqlmodel', 'httpx', 'apprise'}\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in bad))\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

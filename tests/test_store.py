@@ -1,0 +1,130 @@
+"""Storage on SQLite and PostgreSQL: idempotent writes, claims, delivery states."""
+
+from __future__ import annotations
+
+import pickle
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from monitor.config import FeedSpec
+from monitor.errors import StoreError
+from monitor.store import Store
+from monitor.types import Article, Hit, Match
+
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
+
+
+def art(key: str, title: str = "Titre") -> Article:
+    return Article(dedup_key=key, url=f"https://example.org/{key}", title=title, text="texte")
+
+
+def match(rule: str, channels=("email", "hook")) -> Match:
+    return Match(rule=rule, terms=("OTAN",), hits=(Hit("title", 0, 4, "OTAN"),), channels=tuple(channels))
+
+
+@pytest.fixture
+def store(db_url):
+    s = Store.open(db_url)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def feed_id(store):
+    return store.sync_feeds([FeedSpec(url="https://example.org/a.rss", name="A", interval=60)],
+                            default_interval=900)["https://example.org/a.rss"]
+
+
+def test_same_article_is_never_stored_twice(store, feed_id):
+    first = store.record_poll(feed_id, status=200, articles=[art("g1"), art("g2"), art("g1")], now=T0)
+    assert len(first) == 2
+    again = store.record_poll(feed_id, status=200, articles=[art("g1"), art("g2"), art("g3")], now=T0)
+    assert len(again) == 1
+    assert store.counts()["articles"] == 3
+    assert [f.articles_seen for f in store.list_feeds()] == [3]
+
+
+def test_matches_and_deliveries_are_idempotent(store, feed_id):
+    [aid] = store.record_poll(feed_id, status=200, articles=[art("g1")], now=T0)
+    pending = store.record_matches({aid: [match("otan"), match("ukraine")]}, now=T0)
+    assert len(pending) == 4
+    assert store.record_matches({aid: [match("otan"), match("ukraine")]}, now=T0) == pending
+    assert store.counts()["matches"] == 2
+    assert store.counts()["deliveries_pending"] == 4
+
+
+def test_a_sent_delivery_is_never_sent_again(store, feed_id):
+    [aid] = store.record_poll(feed_id, status=200, articles=[art("g1")], now=T0)
+    d, *_ = store.record_matches({aid: [match("otan")]}, now=T0)
+    assert store.begin_delivery(d)
+    assert not store.begin_delivery(d)  # someone else is sending it
+    store.finish_delivery(d, ok=True)
+    assert not store.begin_delivery(d)
+    assert store.record_matches({aid: [match("otan")]}) == [d + 1]  # only the other channel still pending
+    job = store.delivery_job(d)
+    assert job.status == "sent" and job.alert.title == "Titre" and job.alert.hits[0].term == "OTAN"
+
+
+def test_failed_delivery_becomes_dead_then_can_be_requeued(store, feed_id):
+    [aid] = store.record_poll(feed_id, status=200, articles=[art("g1")], now=T0)
+    d, _ = store.record_matches({aid: [match("otan")]}, now=T0)
+    store.begin_delivery(d)
+    store.finish_delivery(d, ok=False, error="smtp refused\n  second line")
+    assert store.begin_delivery(d)  # failed: may be retried
+    store.finish_delivery(d, ok=False, error="still refused", dead=True)
+    assert not store.begin_delivery(d)
+    [row] = store.list_deliveries(status="dead")
+    assert row.last_error == "still refused" and row.attempts == 2
+    assert store.requeue_deliveries(status="dead") == [d]
+    assert store.begin_delivery(d)
+
+
+def test_a_crashed_sender_is_taken_over_after_its_lease(store, feed_id):
+    [aid] = store.record_poll(feed_id, status=200, articles=[art("g1")], now=T0)
+    d, _ = store.record_matches({aid: [match("otan")]}, now=T0)
+    assert store.begin_delivery(d, now=T0)
+    assert not store.begin_delivery(d, now=T0 + timedelta(minutes=1))
+    assert store.begin_delivery(d, now=T0 + timedelta(minutes=10))
+
+
+def test_two_schedulers_never_claim_the_same_feed(store, feed_id):
+    now = datetime.now(timezone.utc) + timedelta(seconds=1)
+    assert store.claim_due_feeds(now) == [feed_id]
+    assert store.claim_due_feeds(now) == []
+    assert store.claim_due_feeds(now + timedelta(seconds=61)) == [feed_id]
+
+
+def test_failures_back_off_and_success_resets(store, feed_id):
+    store.record_poll_failure(feed_id, "boom\nwith detail", status=500, now=T0)
+    store.record_poll_failure(feed_id, "boom again", status=500, now=T0)
+    [f] = store.list_feeds()
+    assert f.consecutive_failures == 2 and f.last_error == "boom again" and f.last_status == 500
+    assert f.next_poll_at == T0 + timedelta(seconds=120)
+    store.record_poll(feed_id, status=200, articles=[], now=T0)
+    [f] = store.list_feeds()
+    assert f.consecutive_failures == 0 and f.last_error is None
+
+
+def test_stale_work_is_found_for_the_sweeper(store, feed_id):
+    ids = store.record_poll(feed_id, status=200, articles=[art("g1"), art("g2")], now=T0)
+    store.record_matches({ids[0]: [match("otan")]}, now=T0)
+    arts, dels = store.stale_work(timedelta(minutes=5), now=T0 + timedelta(minutes=10))
+    assert arts == [ids[1]] and len(dels) == 2
+    assert store.stale_work(timedelta(minutes=5), now=T0 + timedelta(minutes=1)) == ([], [])
+
+
+def test_feeds_removed_from_the_file_are_disabled(store, feed_id):
+    store.sync_feeds([FeedSpec(url="https://example.org/b.rss")], default_interval=900)
+    by_url = {f.url: f for f in store.list_feeds()}
+    assert not by_url["https://example.org/a.rss"].enabled
+    assert by_url["https://example.org/b.rss"].enabled and by_url["https://example.org/b.rss"].interval == 900
+
+
+def test_unreachable_database_is_one_clear_error():
+    with pytest.raises(StoreError) as e:
+        Store.open("postgresql+psycopg://postgres:hunter2@127.0.0.1:1/nope")
+    msg = str(e.value)
+    assert "cannot connect to database" in msg and "127.0.0.1:1" in msg
+    assert "hunter2" not in msg and "\n" not in msg
+    assert str(pickle.loads(pickle.dumps(e.value))) == msg
