@@ -290,4 +290,4 @@ def test_every_shipped_rule_file_loads(path):
 
 def test_the_shipped_rules_directory_loads():
     ruleset = load_rules(RULES_DIR)
-    assert {"OTAN / NATO", "Ukraine"} <= {r.name for r in ruleset.rules}
+    assert {"otan-nato", "ukraine"} <= {r.name for r in ruleset.rules}

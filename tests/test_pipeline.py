@@ -1,0 +1,175 @@
+"""The orchestration with a fake fetcher and notifier, on a real SQLite store."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import article_rss
+from monitor import pipeline
+from monitor.config import FeedSpec
+from monitor.errors import DeliveryError, FetchError
+from monitor.matcher import compile_rules
+from monitor.rules import parse_rules
+from monitor.service import RuleSource
+from monitor.store import Store
+from monitor.types import FetchResult
+
+RULES = """
+rules:
+  - name: otan
+    keywords: {any: [OTAN, NATO]}
+    channels: [hook, mail]
+  - name: climat
+    keywords: {any: [climat]}
+    channels: [hook]
+"""
+
+
+class FakeFetcher:
+    """Serves canned responses; build it with serve() and fail()."""
+
+    def __init__(self):
+        self.responses, self.calls = {}, []
+
+    def serve(self, url, body: bytes, *, status=200, etag=None):
+        self.responses[url] = FetchResult(url=url, status=status, body=body, etag=etag,
+                                          headers={"content-type": "application/rss+xml"})
+        return self
+
+    def fail(self, url, error: Exception):
+        self.responses[url] = error
+        return self
+
+    def fetch(self, url, *, etag=None, last_modified=None):
+        self.calls.append((url, etag, last_modified))
+        r = self.responses[url]
+        if isinstance(r, Exception):
+            raise r
+        if etag is not None and etag == r.etag:
+            return FetchResult(url=url, status=304, etag=etag)
+        return r
+
+
+class FakeNotifier:
+    def __init__(self, formats=None):
+        self.formats = formats or {"hook": "text", "mail": "html"}
+        self.sent, self.failing = [], {}
+
+    def format_for(self, channel):
+        return self.formats[channel]
+
+    def send(self, channel, alert):
+        if channel in self.failing:
+            raise DeliveryError(self.failing[channel], channel=channel)
+        self.sent.append((channel, alert))
+
+
+A, B = "https://a.example.org/feed.rss", "https://b.example.org/feed.rss"
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store.open(f"sqlite:///{tmp_path / 'm.sqlite'}")
+    ids = s.sync_feeds([FeedSpec(url=A, name="Feed A"), FeedSpec(url=B, name="Feed B")], default_interval=60)
+    s.ids = ids
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def matcher():
+    return compile_rules(parse_rules(RULES, "rules.yaml", channels=["hook", "mail"]))
+
+
+def test_new_articles_are_stored_once_whatever_the_feed_does(store):
+    f = FakeFetcher().serve(A, article_rss(link="https://x.example.org/a?utm_source=rss"))
+    first = pipeline.poll_feed(store.ids[A], store=store, fetcher=f)
+    assert len(first.new_article_ids) == 1 and first.error is None
+    again = pipeline.poll_feed(store.ids[A], store=store, fetcher=f)
+    assert again.new_article_ids == () and again.skipped == "unchanged body"
+    f.serve(A, article_rss(link="https://x.example.org/a", build_date="Tue, 25 Jan 2022 10:00:00 GMT"))
+    changed = pipeline.poll_feed(store.ids[A], store=store, fetcher=f)
+    assert changed.new_article_ids == () and changed.skipped is None
+    assert store.counts()["articles"] == 1
+
+
+def test_conditional_get_uses_the_stored_etag(store):
+    f = FakeFetcher().serve(A, article_rss(link="https://x.example.org/a"), etag='"v1"')
+    pipeline.poll_feed(store.ids[A], store=store, fetcher=f)
+    out = pipeline.poll_feed(store.ids[A], store=store, fetcher=f)
+    assert f.calls[-1][1] == '"v1"' and out.skipped == "not modified"
+
+
+def test_one_failing_feed_never_stops_the_others(store):
+    f = (FakeFetcher().fail(A, FetchError("connection refused", url=A))
+         .serve(B, article_rss(link="https://x.example.org/b")))
+    bad = pipeline.poll_feed(store.ids[A], store=store, fetcher=f)
+    good = pipeline.poll_feed(store.ids[B], store=store, fetcher=f)
+    assert "connection refused" in bad.error and len(good.new_article_ids) == 1
+    health = {r.url: r for r in store.list_feeds()}
+    assert health[A].consecutive_failures == 1 and "connection refused" in health[A].last_error
+    assert health[B].consecutive_failures == 0 and health[B].articles_seen == 1
+
+
+def test_a_page_that_is_not_a_feed_is_recorded_as_a_failure(store):
+    f = FakeFetcher().serve(A, b"<html><body>Moved to our new site</body></html>")
+    out = pipeline.poll_feed(store.ids[A], store=store, fetcher=f)
+    assert out.error and out.url in out.error
+    assert "\n" not in store.list_feeds()[0].last_error
+
+
+def _matched(store, matcher):
+    f = FakeFetcher().serve(A, article_rss(link="https://x.example.org/a?utm_source=rss"))
+    ids = pipeline.poll_feed(store.ids[A], store=store, fetcher=f).new_article_ids
+    return pipeline.match_articles(ids, store=store, matcher=matcher)
+
+
+def test_matches_become_one_delivery_per_rule_and_channel(store, matcher):
+    deliveries = _matched(store, matcher)
+    assert len(deliveries) == 2  # otan -> hook, mail; climat does not match
+    n = FakeNotifier()
+    for d in deliveries:
+        pipeline.deliver(d, store=store, notifier=n, tz="Europe/Paris")
+    by_channel = dict(n.sent)
+    assert by_channel["mail"].body_format == "html" and "<mark>OTAN</mark>" in by_channel["mail"].body
+    assert "https://x.example.org/a" in by_channel["hook"].body and "utm_source" not in by_channel["hook"].body
+    assert "otan" in by_channel["hook"].title
+    # re-matching and re-delivering sends nothing twice
+    assert pipeline.match_articles([1], store=store, matcher=matcher) == []
+    for d in deliveries:
+        assert pipeline.deliver(d, store=store, notifier=n).reason == "already sent"
+    assert len(n.sent) == 2
+
+
+def test_a_refused_delivery_is_failed_then_dead_with_the_reason(store, matcher):
+    d = _matched(store, matcher)[0]
+    n = FakeNotifier()
+    n.failing["hook"] = "HTTP 500 from receiver"
+    n.failing["mail"] = "HTTP 500 from receiver"
+    with pytest.raises(DeliveryError, match="HTTP 500"):
+        pipeline.deliver(d, store=store, notifier=n)
+    assert store.list_deliveries(status="failed")[0].last_error == "HTTP 500 from receiver"
+    with pytest.raises(DeliveryError):
+        pipeline.deliver(d, store=store, notifier=n, final_attempt=True)
+    [dead] = store.list_deliveries(status="dead")
+    assert dead.attempts == 2
+    n.failing.clear()
+    store.requeue_deliveries(status="dead")
+    assert pipeline.deliver(d, store=store, notifier=n).ok and len(n.sent) == 1
+
+
+def test_edited_rules_apply_and_broken_edits_keep_the_last_good_set(tmp_path):
+    path = tmp_path / "rules.yaml"
+    path.write_text(RULES)
+    source = RuleSource(path, ["hook", "mail"])
+    assert [r.name for r in source.matcher().rules] == ["otan", "climat"]
+    path.write_text(RULES.replace("climat]", "climat, COP30]").replace("name: climat", "name: climate"))
+    os.utime(path, (time.time() + 5, time.time() + 5))
+    assert [r.name for r in source.matcher().rules] == ["otan", "climate"]
+    path.write_text("rules:\n  - name: broken\n    keywords: {any: []}\n")
+    os.utime(path, (time.time() + 10, time.time() + 10))
+    assert [r.name for r in source.matcher().rules] == ["otan", "climate"]
