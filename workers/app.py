@@ -10,6 +10,7 @@ import logging
 from datetime import timedelta
 
 from celery import Celery
+from celery.signals import after_setup_logger
 from kombu import Exchange, Queue
 
 from monitor.config import Settings, load_settings
@@ -124,5 +125,11 @@ def services() -> Services:
     return _state["services"]
 
 
-# One line per HTTP request is noise next to "polled <feed>: N new article(s)".
-logging.getLogger("httpx").setLevel(logging.WARNING)
+@after_setup_logger.connect
+def _quiet_logs(**_):
+    # One line per HTTP request, and Celery's "Task received/succeeded" for every
+    # task, drown what the service says it did ("polled <feed>: 3 new article(s)",
+    # "match: ...", "sent: ..."). DEBUG brings them back.
+    if (_state["settings"] is None or _state["settings"].log_level != "DEBUG"):
+        for name in ("httpx", "apprise", "celery.app.trace", "celery.worker.strategy"):
+            logging.getLogger(name).setLevel(logging.WARNING)
