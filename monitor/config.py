@@ -105,6 +105,8 @@ class FeedSpec(BaseModel):
     language: str | None = None
     tags: tuple[str, ...] = ()
     enabled: bool = True
+    updates: bool = Field(False, description="alert again when an entry's text changes materially")
+    fulltext: bool = Field(False, description="fetch each new article's page and extract its main text")
 
     @field_validator("url")
     @classmethod

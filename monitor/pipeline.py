@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
 from .errors import DeliveryError, FeedError
 from .feedparse import parse_feed
+from .fulltext import extract_main_text
 from .fetch import Fetcher
 from .notify import Notifier
 from .render import render_alert
@@ -60,10 +62,49 @@ def poll_feed(feed_id: int, *, store: Store, fetcher: Fetcher, now: datetime | N
         store.record_poll_failure(feed_id, reason, status=e.status, retry_after=retry_after, now=now)
         log.warning("feed failed: %s", reason)
         return PollOutcome(feed_id, state.url, e.status, error=reason)
+    problem = parsed.problem
+    if parsed.rejected:
+        index, reason = parsed.rejected[0]
+        more = f" (and {len(parsed.rejected) - 1} more)" if len(parsed.rejected) > 1 else ""
+        problem = "; ".join(p for p in (problem, f"entry {index} rejected: {reason}{more}") if p)
     new_ids = store.record_poll(feed_id, status=got.status, articles=parsed.articles, etag=got.etag,
                                 last_modified=got.last_modified, body_hash=body_hash,
-                                problem=parsed.problem, now=now)
+                                problem=problem, now=now)
+    if state.fulltext and new_ids:
+        fetch_full_text(new_ids, store=store, fetcher=fetcher)
     return PollOutcome(feed_id, state.url, got.status, tuple(new_ids))
+
+
+def poll_feeds(feed_ids, *, store: Store, fetcher: Fetcher, max_workers: int = 8,
+               now: datetime | None = None) -> list[PollOutcome]:
+    """Poll several feeds at once (network waits overlap); one failure stops nothing."""
+    ids = list(feed_ids)
+    if len(ids) <= 1 or max_workers <= 1:
+        return [poll_feed(i, store=store, fetcher=fetcher, now=now) for i in ids]
+    with ThreadPoolExecutor(max_workers=min(max_workers, len(ids))) as pool:
+        return list(pool.map(lambda i: poll_feed(i, store=store, fetcher=fetcher, now=now), ids))
+
+
+def fetch_full_text(article_ids, *, store: Store, fetcher: Fetcher) -> int:
+    """Replace each article's text by the main text of its page, when that is longer.
+
+    A page that cannot be fetched or yields nothing keeps the feed's text.
+    Returns how many articles got their full text.
+    """
+    done = 0
+    for a in store.articles(list(article_ids)):
+        if not a.url:
+            continue
+        try:
+            page = fetcher.fetch(a.url)
+        except FeedError as e:
+            log.warning("full text not fetched: %s", e)
+            continue
+        text = extract_main_text(page.body, url=page.url) if page.body else None
+        if text and len(text) > len(a.text):
+            store.set_article_text(a.id, text)
+            done += 1
+    return done
 
 
 def match_articles(article_ids, *, store: Store, matcher, now: datetime | None = None) -> list[int]:

@@ -10,6 +10,7 @@ and what is left pending is found again by :meth:`Store.stale_work`.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -21,6 +22,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import Field, Session, SQLModel, create_engine, select
 
 from .config import FeedSpec
+from .dedup import global_key, material_change, update_key
 from .errors import StoreError
 from .types import AlertContent, Article, DeliveryJob, FeedState, Hit, Match, StoredArticle
 
@@ -49,6 +51,8 @@ class Feed(SQLModel, table=True):
     tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     interval: int = 900
     enabled: bool = True
+    updates: bool = False  # a material change of an entry's text is alerted again
+    fulltext: bool = False  # fetch the article page for the full text
     next_poll_at: datetime = Field(default_factory=utcnow, index=True)
     last_polled_at: datetime | None = None
     last_success_at: datetime | None = None
@@ -64,10 +68,10 @@ class Feed(SQLModel, table=True):
 
 class StoredArticleRow(SQLModel, table=True):
     __tablename__ = "article"
-    __table_args__ = (UniqueConstraint("feed_id", "dedup_key", name="uq_article_feed_key"),)
     id: int | None = Field(default=None, primary_key=True)
-    feed_id: int = Field(foreign_key="feed.id", index=True)
-    dedup_key: str = Field(max_length=2100)
+    # Across all feeds: canonical URL, else content hash (see monitor.dedup).
+    key: str = Field(unique=True, max_length=1100)
+    feed_id: int = Field(foreign_key="feed.id", index=True)  # the first feed seen with it
     guid: str | None = None
     url: str = ""
     title: str = ""
@@ -76,9 +80,23 @@ class StoredArticleRow(SQLModel, table=True):
     published_at: datetime | None = None
     language: str | None = None
     content_hash: str = ""
+    update_of: int | None = Field(default=None, foreign_key="article.id")
     fetched_at: datetime = Field(default_factory=utcnow, index=True)
     # NULL until the article went through matching: the outbox of match work.
     matched_at: datetime | None = Field(default=None, index=True)
+
+
+class SourceRow(SQLModel, table=True):
+    """One feed listing one article; per feed, an entry is known by its guid, URL or hash."""
+
+    __tablename__ = "article_source"
+    __table_args__ = (UniqueConstraint("feed_id", "entry_key", name="uq_source_feed_entry"),)
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: int = Field(foreign_key="article.id", index=True)
+    feed_id: int = Field(foreign_key="feed.id")
+    entry_key: str = Field(max_length=1100)
+    content_hash: str = ""
+    seen_at: datetime = Field(default_factory=utcnow)
 
 
 class MatchRow(SQLModel, table=True):
@@ -153,6 +171,11 @@ def _sqlite_pragmas(dbapi_conn, _record):
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
+
+
+def _chunks(items: list, size: int):
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
 
 
 def _one_line(text: str, limit: int = 500) -> str:
@@ -230,6 +253,8 @@ class Store:
                 f.tags = list(spec.tags)
                 f.interval = spec.interval or default_interval
                 f.enabled = spec.enabled
+                f.updates = spec.updates
+                f.fulltext = spec.fulltext
                 s.add(f)
             for url, f in existing.items():
                 if url not in wanted and f.enabled:
@@ -238,13 +263,17 @@ class Store:
             s.commit()
             return {f.url: f.id for f in s.exec(select(Feed)).all() if f.url in wanted}
 
-    def claim_due_feeds(self, now: datetime | None = None, *, limit: int = 1000) -> list[int]:
+    def claim_due_feeds(self, now: datetime | None = None, *, limit: int = 1000,
+                        jitter: float = 0.1, rng: random.Random | None = None) -> list[int]:
         """Feeds due for a poll, each claimed by moving its next poll forward.
 
         The claim is a conditional UPDATE on the old ``next_poll_at``, so two
-        schedulers running by mistake never both poll the same feed.
+        schedulers running by mistake never both poll the same feed. The next
+        poll lands at the feed's interval ± ``jitter`` (a fraction), so feeds
+        added together drift apart instead of hitting the workers in waves.
         """
         now = now or utcnow()
+        rng = rng or random
         claimed = []
         with self._session() as s:
             due = s.exec(
@@ -254,10 +283,11 @@ class Store:
                 .limit(limit)
             ).all()
             for fid, old, interval in due:
+                delay = interval * (1 + rng.uniform(-jitter, jitter))
                 res = s.exec(
                     update(Feed)
                     .where(Feed.id == fid, Feed.next_poll_at == old)
-                    .values(next_poll_at=now + timedelta(seconds=interval))
+                    .values(next_poll_at=now + timedelta(seconds=delay))
                 )
                 if res.rowcount == 1:
                     claimed.append(fid)
@@ -271,7 +301,8 @@ class Store:
                 return None
             return FeedState(id=f.id, url=f.url, name=f.name, language=f.language, tags=tuple(f.tags),
                              interval=f.interval, etag=f.etag, last_modified=f.last_modified,
-                             body_hash=f.body_hash, consecutive_failures=f.consecutive_failures)
+                             body_hash=f.body_hash, consecutive_failures=f.consecutive_failures,
+                             fulltext=f.fulltext)
 
     def feed_id(self, url: str) -> int | None:
         with self._session() as s:
@@ -283,23 +314,35 @@ class Store:
                     now: datetime | None = None) -> list[int]:
         """Record a successful poll and store its new articles in one transaction.
 
-        Returns the ids of the articles that were not stored before.
+        An entry already listed by this feed (same guid, else URL, else hash)
+        is not new; an article already listed by another feed gains a source
+        but is not new either. With the feed's ``updates`` on, an entry whose
+        words changed materially is stored as a new version. Returns the ids
+        of the articles to match.
         """
         now = now or utcnow()
-        new_ids: list[int] = []
         with self._session() as s:
             f = s.get(Feed, feed_id)
             if f is None:
                 return []
-            rows = [dict(feed_id=feed_id, dedup_key=a.dedup_key[:2100], guid=a.guid, url=a.url,
-                         title=a.title, text=a.text, author=a.author, published_at=a.published,
-                         language=a.language or f.language, content_hash=a.content_hash,
-                         fetched_at=now) for a in articles]
-            # de-duplicate inside the batch too (a feed listing an item twice)
-            rows = list({r["dedup_key"]: r for r in rows}.values())
-            for i in range(0, len(rows), 500):
-                new_ids += list(s.exec(self._insert_ignore(StoredArticleRow, rows[i:i + 500],
-                                                           ["feed_id", "dedup_key"])).scalars())
+            entries = list({a.dedup_key[:1000]: a for a in articles}.values())
+            known: dict[str, tuple[int, str]] = {}
+            for chunk in _chunks([a.dedup_key[:1000] for a in entries], 500):
+                for key, aid, chash in s.exec(select(SourceRow.entry_key, SourceRow.article_id,
+                                                     SourceRow.content_hash)
+                                              .where(SourceRow.feed_id == feed_id,
+                                                     SourceRow.entry_key.in_(chunk))):
+                    known[key] = (aid, chash)
+            fresh = [a for a in entries if a.dedup_key[:1000] not in known]
+            new_ids = self._insert_articles(s, f, [(global_key(a), a, None) for a in fresh], now)
+            ids_by_key = self._ids_by_key(s, [global_key(a) for a in fresh])
+            sources = [dict(article_id=ids_by_key[global_key(a)], feed_id=feed_id,
+                            entry_key=a.dedup_key[:1000], content_hash=a.content_hash, seen_at=now)
+                       for a in fresh if global_key(a) in ids_by_key]
+            for chunk in _chunks(sources, 500):
+                s.exec(self._insert_ignore(SourceRow, chunk, ["feed_id", "entry_key"]))
+            if f.updates:
+                new_ids += self._record_updates(s, f, entries, known, now)
             f.last_polled_at = f.last_success_at = now
             f.last_status = status
             f.last_error = problem
@@ -312,6 +355,60 @@ class Store:
             s.add(f)
             s.commit()
         return sorted(new_ids)
+
+    def _insert_articles(self, s: Session, f: Feed, items, now: datetime) -> list[int]:
+        rows = [dict(key=key, feed_id=f.id, guid=a.guid, url=a.url, title=a.title, text=a.text,
+                     author=a.author, published_at=a.published, language=a.language or f.language,
+                     content_hash=a.content_hash, update_of=update_of, fetched_at=now)
+                for key, a, update_of in items]
+        rows = list({r["key"]: r for r in rows}.values())
+        ids: list[int] = []
+        for chunk in _chunks(rows, 500):
+            ids += list(s.exec(self._insert_ignore(StoredArticleRow, chunk, ["key"])).scalars())
+        return ids
+
+    def _ids_by_key(self, s: Session, keys: list[str]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for chunk in _chunks(sorted(set(keys)), 500):
+            out.update(s.exec(select(StoredArticleRow.key, StoredArticleRow.id)
+                              .where(StoredArticleRow.key.in_(chunk))).all())
+        return out
+
+    def _record_updates(self, s: Session, f: Feed, entries, known, now) -> list[int]:
+        changed = [a for a in entries if a.dedup_key[:1000] in known
+                   and a.content_hash != known[a.dedup_key[:1000]][1]]
+        if not changed:
+            return []
+        olds = {row.id: row for row in s.exec(select(StoredArticleRow).where(
+            StoredArticleRow.id.in_([known[a.dedup_key[:1000]][0] for a in changed])))}
+        versions = []
+        for a in changed:
+            entry_key = a.dedup_key[:1000]
+            old = olds.get(known[entry_key][0])
+            if old is None or not material_change(old.title, old.text, a.title, a.text):
+                continue
+            versions.append((update_key(old.key.split("#")[0], a.content_hash), a, old.id))
+        ids = self._insert_articles(s, f, versions, now)
+        # the source now points at the newest version, so the next change compares to it
+        for key, a, _ in versions:
+            new_id = s.exec(select(StoredArticleRow.id).where(StoredArticleRow.key == key)).one()
+            s.exec(update(SourceRow).where(SourceRow.feed_id == f.id,
+                                           SourceRow.entry_key == a.dedup_key[:1000])
+                   .values(article_id=new_id, content_hash=a.content_hash))
+        return ids
+
+    def sources(self, article_id: int) -> list[str]:
+        """Names of the feeds that listed this article, first seen first."""
+        with self._session() as s:
+            return list(s.exec(select(Feed.name).join(SourceRow, SourceRow.feed_id == Feed.id)
+                               .where(SourceRow.article_id == article_id)
+                               .order_by(SourceRow.id)).all())
+
+    def set_article_text(self, article_id: int, text: str) -> None:
+        """Replace an article's text (full text fetched from its page), before matching."""
+        with self._session() as s:
+            s.exec(update(StoredArticleRow).where(StoredArticleRow.id == article_id).values(text=text))
+            s.commit()
 
     def record_poll_failure(self, feed_id: int, error: str, *, status: int | None = None,
                             retry_after: float | None = None, now: datetime | None = None) -> None:

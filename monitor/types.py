@@ -113,6 +113,7 @@ class FeedState:
     last_modified: str | None = None
     body_hash: str | None = None
     consecutive_failures: int = 0
+    fulltext: bool = False
 
 
 @dataclass(frozen=True)

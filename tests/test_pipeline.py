@@ -173,3 +173,45 @@ def test_edited_rules_apply_and_broken_edits_keep_the_last_good_set(tmp_path):
     path.write_text("rules:\n  - name: broken\n    keywords: {any: []}\n")
     os.utime(path, (time.time() + 10, time.time() + 10))
     assert [r.name for r in source.matcher().rules] == ["otan", "climate"]
+
+
+HEADLINE_ONLY = b"""<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>Depeches</title><link>https://c.example.org/</link>
+<item><title>Sommet de l'OTAN</title><link>https://c.example.org/sommet</link><guid>s1</guid></item>
+</channel></rss>"""
+PAGE = ("<html><head><title>Sommet</title></head><body><nav>Accueil | Monde | Sport</nav><article>"
+        "<h1>Sommet de l'OTAN</h1>" + "<p>Les dirigeants de l’Alliance se réunissent à Vilnius pour discuter "
+        "de l’adhésion de l’Ukraine et du soutien militaire à Kiev.</p>" * 5 +
+        "</article><footer>Mentions légales</footer></body></html>").encode("utf-8")
+
+
+def test_full_text_is_fetched_for_headline_only_feeds(tmp_path):
+    store = Store.open(f"sqlite:///{tmp_path / 'm.sqlite'}")
+    url = "https://c.example.org/feed.rss"
+    fid = store.sync_feeds([FeedSpec(url=url, name="C", fulltext=True)], default_interval=60)[url]
+    f = FakeFetcher().serve(url, HEADLINE_ONLY).serve("https://c.example.org/sommet", PAGE)
+    [aid] = pipeline.poll_feed(fid, store=store, fetcher=f).new_article_ids
+    [article] = store.articles([aid])
+    assert "adhésion de l’Ukraine" in article.text and "Mentions légales" not in article.text
+    m = compile_rules(parse_rules("rules:\n  - name: u\n    keywords: {any: [Ukraine]}\n", "r.yaml"))
+    assert [x.rule for x in m.match(article.document())] == ["u"]
+
+
+def test_full_text_failure_keeps_the_feed_text(tmp_path):
+    store = Store.open(f"sqlite:///{tmp_path / 'm.sqlite'}")
+    url = "https://c.example.org/feed.rss"
+    fid = store.sync_feeds([FeedSpec(url=url, name="C", fulltext=True)], default_interval=60)[url]
+    f = (FakeFetcher().serve(url, HEADLINE_ONLY)
+         .fail("https://c.example.org/sommet", FetchError("HTTP 404", url="https://c.example.org/sommet")))
+    out = pipeline.poll_feed(fid, store=store, fetcher=f)
+    assert len(out.new_article_ids) == 1 and out.error is None
+    assert store.articles(list(out.new_article_ids))[0].title == "Sommet de l'OTAN"
+
+
+def test_a_batch_of_feeds_polls_each_once_even_when_one_fails(store):
+    f = (FakeFetcher().fail(A, FetchError("timed out", url=A))
+         .serve(B, article_rss(link="https://x.example.org/b")))
+    outs = pipeline.poll_feeds([store.ids[A], store.ids[B]], store=store, fetcher=f, max_workers=4)
+    assert [o.url for o in outs] == [A, B]
+    assert outs[0].error and len(outs[1].new_article_ids) == 1
+    assert sorted(c[0] for c in f.calls) == [A, B]

@@ -92,7 +92,17 @@ def test_two_schedulers_never_claim_the_same_feed(store, feed_id):
     now = datetime.now(timezone.utc) + timedelta(seconds=1)
     assert store.claim_due_feeds(now) == [feed_id]
     assert store.claim_due_feeds(now) == []
-    assert store.claim_due_feeds(now + timedelta(seconds=61)) == [feed_id]
+    assert store.claim_due_feeds(now + timedelta(seconds=67)) == [feed_id]
+
+
+def test_next_poll_is_the_interval_with_jitter(store):
+    ids = store.sync_feeds([FeedSpec(url=f"https://example.org/{i}.rss", interval=100) for i in range(50)],
+                           default_interval=900)
+    store.claim_due_feeds(T0 + timedelta(days=365 * 5))  # due now, whatever the clock
+    polls = [f.next_poll_at for f in store.list_feeds() if f.id in ids.values()]
+    delays = sorted((p - polls[0]).total_seconds() for p in polls)
+    assert delays[-1] - delays[0] > 1  # spread, not all at once
+    assert delays[-1] - delays[0] <= 20  # within ±10% of 100 s
 
 
 def test_failures_back_off_and_success_resets(store, feed_id):
@@ -128,3 +138,44 @@ def test_unreachable_database_is_one_clear_error():
     assert "cannot connect to database" in msg and "127.0.0.1:1" in msg
     assert "hunter2" not in msg and "\n" not in msg
     assert str(pickle.loads(pickle.dumps(e.value))) == msg
+
+
+def test_the_same_story_in_two_feeds_is_one_article_with_two_sources(store, feed_id):
+    other = store.sync_feeds([FeedSpec(url="https://example.org/a.rss", name="A"),
+                              FeedSpec(url="https://example.org/b.rss", name="B")],
+                             default_interval=900)["https://example.org/b.rss"]
+    wire = Article(dedup_key="guid:afp-123", url="https://news.example.org/story", title="T", text="x")
+    same_in_b = Article(dedup_key="guid:other-guid", url="https://news.example.org/story", title="T", text="x")
+    [aid] = store.record_poll(feed_id, status=200, articles=[wire], now=T0)
+    assert store.record_poll(other, status=200, articles=[same_in_b], now=T0) == []
+    assert store.counts()["articles"] == 1
+    assert store.sources(aid) == ["A", "B"]
+
+
+def _with_updates(store, url="https://example.org/u.rss"):
+    return store.sync_feeds([FeedSpec(url=url, name="U", updates=True)], default_interval=900)[url]
+
+
+def test_a_material_text_change_is_a_new_version_when_the_feed_asks(store):
+    fid = _with_updates(store)
+    v1 = Article("guid:1", "https://example.org/s", "Explosion à Kiev", "Un mort selon la police.",
+                 content_hash="h1")
+    v1_typo = Article("guid:1", "https://example.org/s", "Explosion à Kiev", "Un mort, selon la police.",
+                      content_hash="h1b")
+    v2 = Article("guid:1", "https://example.org/s", "Explosion à Kiev : douze morts",
+                 "Le bilan s'alourdit : douze morts et des dizaines de blessés, l'OTAN condamne.",
+                 content_hash="h2")
+    [first] = store.record_poll(fid, status=200, articles=[v1], now=T0)
+    assert store.record_poll(fid, status=200, articles=[v1_typo], now=T0) == []
+    [second] = store.record_poll(fid, status=200, articles=[v2], now=T0)
+    assert second != first
+    assert store.record_poll(fid, status=200, articles=[v2], now=T0) == []
+    assert [a.title for a in store.articles([second])] == ["Explosion à Kiev : douze morts"]
+
+
+def test_without_updates_a_changed_entry_never_alerts_again(store, feed_id):
+    v1 = Article("guid:1", "https://example.org/s", "Titre", "Texte court.", content_hash="h1")
+    v2 = Article("guid:1", "https://example.org/s", "Tout autre titre", "Et un tout autre texte.",
+                 content_hash="h2")
+    store.record_poll(feed_id, status=200, articles=[v1], now=T0)
+    assert store.record_poll(feed_id, status=200, articles=[v2], now=T0) == []

@@ -27,6 +27,7 @@ QUEUES = ("poll", "match", "deliver")
 ROUTES = {
     "monitor.dispatch_due_feeds": "poll",
     "monitor.poll_feed": "poll",
+    "monitor.poll_feeds": "poll",
     "monitor.sweep": "poll",
     "monitor.match_articles": "match",
     "monitor.deliver": "deliver",
