@@ -61,10 +61,18 @@ def _log_setup(settings: Settings) -> None:
 # -- running -------------------------------------------------------------------
 
 
-def _worker_argv(settings: Settings, *, pool: str | None, concurrency: int | None, name: str) -> list[str]:
-    from workers.app import queue_names
+def _worker_argv(settings: Settings, *, pool: str | None, concurrency: int | None, name: str,
+                 queues: str | None = None) -> list[str]:
+    from workers.app import QUEUES, queue_names
 
-    argv = ["worker", "-Q", ",".join(queue_names(settings)), "-l", settings.log_level,
+    wanted = queue_names(settings)
+    if queues:
+        unknown = [q for q in queues.split(",") if q.strip() not in QUEUES]
+        if unknown:
+            raise click.BadParameter(f"unknown queue {unknown[0]!r}; choose among {', '.join(QUEUES)}",
+                                     param_hint="--queues")
+        wanted = [settings.queue_prefix + q.strip() for q in queues.split(",")]
+    argv = ["worker", "-Q", ",".join(wanted), "-l", settings.log_level,
             "-c", str(concurrency or settings.worker_concurrency), "-n", name]
     if pool:
         argv += ["-P", pool]
@@ -115,15 +123,18 @@ def _redacted_db(settings: Settings) -> str:
 @click.option("-c", "--concurrency", type=int, default=None, help="processes (default: worker_concurrency)")
 @click.option("-P", "--pool", default=None, help="Celery pool: prefork (default), threads, solo")
 @click.option("-n", "--hostname", default="monitor@%h", show_default=True, help="worker name")
+@click.option("-Q", "--queues", default=None,
+              help="only these queues, comma-separated (poll, match, deliver); default: all")
 @click.pass_context
-def worker(ctx, concurrency, pool, hostname):
+def worker(ctx, concurrency, pool, hostname, queues):
     """Run a Celery worker on the configured broker (queues poll, match, deliver)."""
     from workers import configure
 
     settings = _settings(ctx)
+    argv = _worker_argv(settings, pool=pool, concurrency=concurrency, name=hostname, queues=queues)
     _services(ctx).check()
     app = configure(settings)
-    app.worker_main(_worker_argv(settings, pool=pool, concurrency=concurrency, name=hostname))
+    app.worker_main(argv)
 
 
 @cli.command()
@@ -188,6 +199,81 @@ def feeds_list(ctx, as_json):
         click.echo(f"{f.id:>4}  {health:<12} {f.articles_seen:>6} art.  last ok {last:<16}  {f.name}  <{f.url}>")
         if f.last_error:
             click.echo(f"      last error: {f.last_error}")
+
+
+@feeds.command("check")
+@click.argument("source")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON document")
+@click.pass_context
+def feeds_check(ctx, source, as_json):
+    """Fetch a feed URL (or read a FILE) and show what would be stored.
+
+    Each article with its canonical URL, date and language; each rejected
+    entry with its reason. Try a feed here before adding it.
+    """
+    from .feedparse import parse_feed
+    from .fetch import HttpFetcher
+
+    path = Path(source)
+    if "://" not in source and path.is_file():
+        body, url, headers = path.read_bytes(), path.resolve().as_uri(), {}
+    else:
+        settings = _settings(ctx)
+        with HttpFetcher(timeout=settings.fetch_timeout, allow=settings.allow_networks) as fetcher:
+            got = fetcher.fetch(source)
+        body, url, headers = got.body, got.url, got.headers
+    parsed = parse_feed(body, url=url, headers=headers)
+    if as_json:
+        click.echo(json.dumps({
+            "url": url, "title": parsed.title, "language": parsed.language, "problem": parsed.problem,
+            "articles": [{"title": a.title, "url": a.url, "guid": a.guid, "published":
+                          a.published.isoformat() if a.published else None, "language": a.language,
+                          "author": a.author, "dedup_key": a.dedup_key, "text_chars": len(a.text)}
+                         for a in parsed.articles],
+            "rejected": [{"entry": i, "reason": r} for i, r in parsed.rejected],
+        }, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{parsed.title or '(untitled feed)'}  [{parsed.language or 'language unknown'}]  "
+               f"{len(parsed.articles)} article(s), {len(parsed.rejected)} rejected")
+    if parsed.problem:
+        click.echo(f"problem: {parsed.problem}")
+    for a in parsed.articles:
+        when = a.published.strftime("%Y-%m-%d %H:%M UTC") if a.published else "no date"
+        click.echo(f"- {a.title[:100]}\n    {a.url or '(no link)'}\n    {when}  {a.language or '??'}"
+                   f"  {len(a.text)} chars")
+    for i, reason in parsed.rejected:
+        click.echo(f"x entry {i}: {reason}")
+
+
+@feeds.command("import")
+@click.argument("opml_file", type=click.Path(exists=True, dir_okay=False))
+@click.pass_context
+def feeds_import(ctx, opml_file):
+    """Add the feeds of an OPML file (from any feed reader) to the feeds file."""
+    from .opml import merge_feeds_yaml, parse_opml
+
+    settings = _settings(ctx)
+    specs = parse_opml(Path(opml_file).read_bytes(), path=opml_file)
+    target = Path(settings.feeds_path)
+    text, added = merge_feeds_yaml(target.read_text(encoding="utf-8") if target.exists() else "", specs)
+    if added:
+        tmp = target.with_suffix(target.suffix + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        from .config import load_feeds
+
+        load_feeds(tmp)  # never replace a good feeds file with one that does not load
+        tmp.replace(target)
+    click.echo(f"{len(added)} feed(s) added to {target}, {len(specs) - len(added)} already there")
+
+
+@feeds.command("export")
+@click.pass_context
+def feeds_export(ctx):
+    """Print the feeds file as OPML, for any feed reader."""
+    from .config import load_feeds
+    from .opml import render_opml
+
+    click.echo(render_opml(load_feeds(_settings(ctx).feeds_path)).decode("utf-8"), nl=False)
 
 
 # -- rules ---------------------------------------------------------------------

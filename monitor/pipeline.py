@@ -20,7 +20,7 @@ from .fetch import Fetcher
 from .notify import Notifier
 from .render import render_alert
 from .store import Store
-from .types import DeliveryResult
+from .types import DeliveryResult, FeedState, PollRecord
 
 log = logging.getLogger("monitor")
 
@@ -35,54 +35,64 @@ class PollOutcome:
     skipped: str | None = None  # why nothing was parsed: "not modified", "unchanged body"
 
 
-def poll_feed(feed_id: int, *, store: Store, fetcher: Fetcher, now: datetime | None = None) -> PollOutcome:
-    """Fetch one feed, store its new articles; return their ids.
+def fetch_feed(state: FeedState, *, fetcher: Fetcher, now: datetime | None = None) -> tuple[PollRecord, str | None]:
+    """Fetch and parse one feed, touching no storage; (what to store, why nothing was parsed).
 
-    A feed that fails is recorded (error, backoff) and reported in the
-    outcome, never raised: one bad feed must not stop the others.
+    Errors become a record with ``error`` set, never an exception.
     """
-    state = store.feed_state(feed_id)
-    if state is None:
-        return PollOutcome(feed_id, "", skipped="unknown feed")
     try:
         got = fetcher.fetch(state.url, etag=state.etag, last_modified=state.last_modified)
         if got.not_modified:
-            store.record_poll(feed_id, status=304, now=now)
-            return PollOutcome(feed_id, state.url, 304, skipped="not modified")
+            return PollRecord(state.id, status=304, etag=got.etag, last_modified=got.last_modified), \
+                "not modified"
         body_hash = hashlib.sha256(got.body).hexdigest()
         if body_hash == state.body_hash:
             # The server ignored conditional GET but nothing changed: don't parse again.
-            store.record_poll(feed_id, status=got.status, etag=got.etag, last_modified=got.last_modified,
-                              body_hash=body_hash, now=now)
-            return PollOutcome(feed_id, state.url, got.status, skipped="unchanged body")
+            return PollRecord(state.id, status=got.status, etag=got.etag, last_modified=got.last_modified,
+                              body_hash=body_hash), "unchanged body"
         parsed = parse_feed(got.body, url=got.url or state.url, headers=got.headers, now=now)
     except FeedError as e:
-        reason = str(e)
-        retry_after = getattr(e, "retry_after", None)
-        store.record_poll_failure(feed_id, reason, status=e.status, retry_after=retry_after, now=now)
-        log.warning("feed failed: %s", reason)
-        return PollOutcome(feed_id, state.url, e.status, error=reason)
+        return PollRecord(state.id, status=e.status, error=str(e),
+                          retry_after=getattr(e, "retry_after", None)), None
     problem = parsed.problem
     if parsed.rejected:
         index, reason = parsed.rejected[0]
         more = f" (and {len(parsed.rejected) - 1} more)" if len(parsed.rejected) > 1 else ""
         problem = "; ".join(p for p in (problem, f"entry {index} rejected: {reason}{more}") if p)
-    new_ids = store.record_poll(feed_id, status=got.status, articles=parsed.articles, etag=got.etag,
-                                last_modified=got.last_modified, body_hash=body_hash,
-                                problem=problem, now=now)
-    if state.fulltext and new_ids:
-        fetch_full_text(new_ids, store=store, fetcher=fetcher)
-    return PollOutcome(feed_id, state.url, got.status, tuple(new_ids))
+    return PollRecord(state.id, status=got.status, articles=parsed.articles, etag=got.etag,
+                      last_modified=got.last_modified, body_hash=body_hash, problem=problem), None
 
 
 def poll_feeds(feed_ids, *, store: Store, fetcher: Fetcher, max_workers: int = 8,
                now: datetime | None = None) -> list[PollOutcome]:
-    """Poll several feeds at once (network waits overlap); one failure stops nothing."""
+    """Poll several feeds: fetch and parse concurrently, store all in one transaction.
+
+    A feed that fails is recorded (error, backoff) and reported in its
+    outcome, never raised: one bad feed must not stop the others.
+    """
     ids = list(feed_ids)
-    if len(ids) <= 1 or max_workers <= 1:
-        return [poll_feed(i, store=store, fetcher=fetcher, now=now) for i in ids]
-    with ThreadPoolExecutor(max_workers=min(max_workers, len(ids))) as pool:
-        return list(pool.map(lambda i: poll_feed(i, store=store, fetcher=fetcher, now=now), ids))
+    states = store.feed_states(ids)
+    work = [states[i] for i in ids if i in states]
+    if len(work) > 1 and max_workers > 1:
+        with ThreadPoolExecutor(max_workers=min(max_workers, len(work))) as pool:
+            fetched = list(pool.map(lambda st: fetch_feed(st, fetcher=fetcher, now=now), work))
+    else:
+        fetched = [fetch_feed(st, fetcher=fetcher, now=now) for st in work]
+    new_ids = store.record_polls([rec for rec, _ in fetched], now=now)
+    outcomes = {i: PollOutcome(i, "", skipped="unknown feed") for i in ids}
+    for st, (rec, skipped) in zip(work, fetched):
+        if rec.error:
+            log.warning("feed failed: %s", rec.error)
+        if st.fulltext and new_ids[st.id]:
+            fetch_full_text(new_ids[st.id], store=store, fetcher=fetcher)
+        outcomes[st.id] = PollOutcome(st.id, st.url, rec.status, tuple(new_ids[st.id]), error=rec.error,
+                                      skipped=skipped)
+    return [outcomes[i] for i in ids]
+
+
+def poll_feed(feed_id: int, *, store: Store, fetcher: Fetcher, now: datetime | None = None) -> PollOutcome:
+    """Fetch one feed and store its new articles; the outcome lists their ids."""
+    return poll_feeds([feed_id], store=store, fetcher=fetcher, now=now)[0]
 
 
 def fetch_full_text(article_ids, *, store: Store, fetcher: Fetcher) -> int:

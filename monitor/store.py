@@ -24,7 +24,7 @@ from sqlmodel import Field, Session, SQLModel, create_engine, select
 from .config import FeedSpec
 from .dedup import global_key, material_change, update_key
 from .errors import StoreError
-from .types import AlertContent, Article, DeliveryJob, FeedState, Hit, Match, StoredArticle
+from .types import AlertContent, Article, DeliveryJob, FeedState, Hit, Match, PollRecord, StoredArticle
 
 # Delivery states. "sending" is written before the channel is called, so a crash
 # between the channel accepting and "sent" being recorded is visible.
@@ -229,14 +229,27 @@ class Store:
     def _session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
 
-    def _insert_ignore(self, model, rows: list[dict], conflict: Sequence[str]):
-        """INSERT ... ON CONFLICT DO NOTHING RETURNING id, for both dialects."""
+    def _insert_ignore(self, s: Session, model, rows: list[dict], conflict: Sequence[str],
+                       returning: tuple[str, ...] = ("id",)) -> list:
+        """INSERT ... ON CONFLICT DO NOTHING for many rows; what it returns for those inserted.
+
+        One executemany on the table (SQLAlchemy batches it as "insertmanyvalues"
+        with one cached statement), not a freshly compiled multi-row VALUES.
+        ``returning=("id",)`` gives ids, several columns give tuples, () nothing.
+        """
+        if not rows:
+            return []
         if self.dialect == "postgresql":
             from sqlalchemy.dialects.postgresql import insert
         else:
             from sqlalchemy.dialects.sqlite import insert
-        stmt = insert(model).values(rows).on_conflict_do_nothing(index_elements=list(conflict))
-        return stmt.returning(model.id)
+        table = model.__table__
+        stmt = insert(table).on_conflict_do_nothing(index_elements=list(conflict))
+        if not returning:
+            s.connection().execute(stmt, rows)
+            return []
+        result = s.connection().execute(stmt.returning(*(table.c[c] for c in returning)), rows)
+        return list(result.scalars()) if len(returning) == 1 else [tuple(r) for r in result]
 
     # -- feeds -------------------------------------------------------------
 
@@ -294,15 +307,17 @@ class Store:
             s.commit()
         return claimed
 
-    def feed_state(self, feed_id: int) -> FeedState | None:
+    def feed_states(self, feed_ids: Sequence[int]) -> dict[int, FeedState]:
+        """The states of these feeds (unknown ids left out), in one query."""
         with self._session() as s:
-            f = s.get(Feed, feed_id)
-            if f is None:
-                return None
-            return FeedState(id=f.id, url=f.url, name=f.name, language=f.language, tags=tuple(f.tags),
-                             interval=f.interval, etag=f.etag, last_modified=f.last_modified,
-                             body_hash=f.body_hash, consecutive_failures=f.consecutive_failures,
-                             fulltext=f.fulltext)
+            rows = s.exec(select(Feed).where(Feed.id.in_(list(feed_ids)))).all()
+            return {f.id: FeedState(id=f.id, url=f.url, name=f.name, language=f.language, tags=tuple(f.tags),
+                                    interval=f.interval, etag=f.etag, last_modified=f.last_modified,
+                                    body_hash=f.body_hash, consecutive_failures=f.consecutive_failures,
+                                    fulltext=f.fulltext) for f in rows}
+
+    def feed_state(self, feed_id: int) -> FeedState | None:
+        return self.feed_states([feed_id]).get(feed_id)
 
     def feed_id(self, url: str) -> int | None:
         with self._session() as s:
@@ -312,60 +327,103 @@ class Store:
                     etag: str | None = None, last_modified: str | None = None,
                     body_hash: str | None = None, problem: str | None = None,
                     now: datetime | None = None) -> list[int]:
-        """Record a successful poll and store its new articles in one transaction.
+        """Record one successful poll; see :meth:`record_polls`."""
+        rec = PollRecord(feed_id, status=status, articles=tuple(articles), etag=etag,
+                         last_modified=last_modified, body_hash=body_hash, problem=problem)
+        return self.record_polls([rec], now=now).get(feed_id, [])
 
-        An entry already listed by this feed (same guid, else URL, else hash)
-        is not new; an article already listed by another feed gains a source
-        but is not new either. With the feed's ``updates`` on, an entry whose
-        words changed materially is stored as a new version. Returns the ids
-        of the articles to match.
+    def record_poll_failure(self, feed_id: int, error: str, *, status: int | None = None,
+                            retry_after: float | None = None, now: datetime | None = None) -> None:
+        """Record one failed poll; see :meth:`record_polls`."""
+        self.record_polls([PollRecord(feed_id, status=status, error=error, retry_after=retry_after)], now=now)
+
+    def record_polls(self, records: Sequence[PollRecord], now: datetime | None = None) -> dict[int, list[int]]:
+        """Record a batch of polls and store their new articles, in one transaction.
+
+        Per feed, an entry already listed (same guid, else URL, else hash) is
+        not new; an article already listed by another feed gains a source but
+        is not new either. With the feed's ``updates`` on, an entry whose words
+        changed materially is stored as a new version. A failed poll backs off
+        exponentially, up to 6 hours (longer if the server said so).
+        Returns, per feed id, the ids of the articles to match.
         """
         now = now or utcnow()
+        out: dict[int, list[int]] = {r.feed_id: [] for r in records}
         with self._session() as s:
-            f = s.get(Feed, feed_id)
-            if f is None:
-                return []
-            entries = list({a.dedup_key[:1000]: a for a in articles}.values())
-            known: dict[str, tuple[int, str]] = {}
-            for chunk in _chunks([a.dedup_key[:1000] for a in entries], 500):
-                for key, aid, chash in s.exec(select(SourceRow.entry_key, SourceRow.article_id,
-                                                     SourceRow.content_hash)
-                                              .where(SourceRow.feed_id == feed_id,
-                                                     SourceRow.entry_key.in_(chunk))):
-                    known[key] = (aid, chash)
-            fresh = [a for a in entries if a.dedup_key[:1000] not in known]
-            new_ids = self._insert_articles(s, f, [(global_key(a), a, None) for a in fresh], now)
-            ids_by_key = self._ids_by_key(s, [global_key(a) for a in fresh])
-            sources = [dict(article_id=ids_by_key[global_key(a)], feed_id=feed_id,
-                            entry_key=a.dedup_key[:1000], content_hash=a.content_hash, seen_at=now)
-                       for a in fresh if global_key(a) in ids_by_key]
-            for chunk in _chunks(sources, 500):
-                s.exec(self._insert_ignore(SourceRow, chunk, ["feed_id", "entry_key"]))
-            if f.updates:
-                new_ids += self._record_updates(s, f, entries, known, now)
-            f.last_polled_at = f.last_success_at = now
-            f.last_status = status
-            f.last_error = problem
-            f.consecutive_failures = 0
-            f.articles_seen += len(new_ids)
-            if etag is not None or last_modified is not None or status != 304:
-                f.etag, f.last_modified = etag, last_modified
-            if body_hash is not None:
-                f.body_hash = body_hash
-            s.add(f)
+            feeds = {f.id: f for f in s.exec(select(Feed).where(Feed.id.in_(list(out))))}
+            records = [r for r in records if r.feed_id in feeds]
+            ok = [r for r in records if r.error is None]
+            self._store_articles(s, feeds, [r for r in ok if r.articles], out, now)
+            for r in ok:
+                f = feeds[r.feed_id]
+                f.last_polled_at = f.last_success_at = now
+                f.last_status = r.status
+                f.last_error = r.problem
+                f.consecutive_failures = 0
+                f.articles_seen += len(out[r.feed_id])
+                if r.etag is not None or r.last_modified is not None or r.status != 304:
+                    f.etag, f.last_modified = r.etag, r.last_modified
+                if r.body_hash is not None:
+                    f.body_hash = r.body_hash
+            for r in records:
+                if r.error is None:
+                    continue
+                f = feeds[r.feed_id]
+                f.consecutive_failures += 1
+                delay = min(timedelta(seconds=f.interval * 2 ** min(f.consecutive_failures - 1, 16)),
+                            MAX_BACKOFF)
+                if r.retry_after:
+                    delay = max(delay, timedelta(seconds=r.retry_after))
+                f.next_poll_at = now + delay
+                f.last_polled_at = now
+                f.last_status = r.status
+                f.last_error = _one_line(r.error)
             s.commit()
-        return sorted(new_ids)
+        return {k: sorted(v) for k, v in out.items()}
 
-    def _insert_articles(self, s: Session, f: Feed, items, now: datetime) -> list[int]:
-        rows = [dict(key=key, feed_id=f.id, guid=a.guid, url=a.url, title=a.title, text=a.text,
-                     author=a.author, published_at=a.published, language=a.language or f.language,
+    def _store_articles(self, s: Session, feeds: dict[int, Feed], records: list[PollRecord],
+                        out: dict[int, list[int]], now: datetime) -> None:
+        if not records:
+            return
+        entries = {r.feed_id: list({a.dedup_key[:1000]: a for a in r.articles}.values()) for r in records}
+        keys = sorted({a.dedup_key[:1000] for es in entries.values() for a in es})
+        known: dict[tuple[int, str], tuple[int, str]] = {}
+        for chunk in _chunks(keys, 1000):
+            for fid, key, aid, chash in s.exec(
+                    select(SourceRow.feed_id, SourceRow.entry_key, SourceRow.article_id, SourceRow.content_hash)
+                    .where(SourceRow.feed_id.in_(list(entries)), SourceRow.entry_key.in_(chunk))):
+                known[(fid, key)] = (aid, chash)
+        fresh = [(fid, a) for fid, es in entries.items() for a in es if (fid, a.dedup_key[:1000]) not in known]
+        inserted = self._insert_articles(s, feeds, [(global_key(a), a, None, fid) for fid, a in fresh], now)
+        new_by_key = {key: aid for aid, key in inserted}
+        ids_by_key = dict(new_by_key)
+        missing = [global_key(a) for _, a in fresh if global_key(a) not in ids_by_key]
+        if missing:  # stored from another feed before: a new source, not a new article
+            ids_by_key.update(self._ids_by_key(s, missing))
+        sources, counted = [], set()
+        for fid, a in fresh:
+            key = global_key(a)
+            if key not in ids_by_key:
+                continue
+            sources.append(dict(article_id=ids_by_key[key], feed_id=fid, entry_key=a.dedup_key[:1000],
+                                content_hash=a.content_hash, seen_at=now))
+            if key in new_by_key and key not in counted:
+                counted.add(key)
+                out[fid].append(new_by_key[key])
+        self._insert_ignore(s, SourceRow, sources, ["feed_id", "entry_key"], returning=())
+        for fid, es in entries.items():
+            if feeds[fid].updates:
+                mine = {k: v for (f2, k), v in known.items() if f2 == fid}
+                out[fid] += self._record_updates(s, feeds[fid], es, mine, now)
+
+    def _insert_articles(self, s: Session, feeds: dict[int, Feed], items, now: datetime) -> list[tuple]:
+        """Insert (key, article, update_of, feed id) items; (id, key) of those inserted."""
+        rows = [dict(key=key, feed_id=fid, guid=a.guid, url=a.url, title=a.title, text=a.text,
+                     author=a.author, published_at=a.published, language=a.language or feeds[fid].language,
                      content_hash=a.content_hash, update_of=update_of, fetched_at=now)
-                for key, a, update_of in items]
+                for key, a, update_of, fid in items]
         rows = list({r["key"]: r for r in rows}.values())
-        ids: list[int] = []
-        for chunk in _chunks(rows, 500):
-            ids += list(s.exec(self._insert_ignore(StoredArticleRow, chunk, ["key"])).scalars())
-        return ids
+        return self._insert_ignore(s, StoredArticleRow, rows, ["key"], returning=("id", "key"))
 
     def _ids_by_key(self, s: Session, keys: list[str]) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -387,10 +445,10 @@ class Store:
             old = olds.get(known[entry_key][0])
             if old is None or not material_change(old.title, old.text, a.title, a.text):
                 continue
-            versions.append((update_key(old.key.split("#")[0], a.content_hash), a, old.id))
-        ids = self._insert_articles(s, f, versions, now)
+            versions.append((update_key(old.key.split("#")[0], a.content_hash), a, old.id, f.id))
+        ids = [aid for aid, _ in self._insert_articles(s, {f.id: f}, versions, now)]
         # the source now points at the newest version, so the next change compares to it
-        for key, a, _ in versions:
+        for key, a, _, _ in versions:
             new_id = s.exec(select(StoredArticleRow.id).where(StoredArticleRow.key == key)).one()
             s.exec(update(SourceRow).where(SourceRow.feed_id == f.id,
                                            SourceRow.entry_key == a.dedup_key[:1000])
@@ -408,25 +466,6 @@ class Store:
         """Replace an article's text (full text fetched from its page), before matching."""
         with self._session() as s:
             s.exec(update(StoredArticleRow).where(StoredArticleRow.id == article_id).values(text=text))
-            s.commit()
-
-    def record_poll_failure(self, feed_id: int, error: str, *, status: int | None = None,
-                            retry_after: float | None = None, now: datetime | None = None) -> None:
-        """Record a failed poll; the next one backs off exponentially, up to 6 hours."""
-        now = now or utcnow()
-        with self._session() as s:
-            f = s.get(Feed, feed_id)
-            if f is None:
-                return
-            f.consecutive_failures += 1
-            delay = min(timedelta(seconds=f.interval * 2 ** min(f.consecutive_failures - 1, 16)), MAX_BACKOFF)
-            if retry_after:
-                delay = max(delay, timedelta(seconds=retry_after))
-            f.next_poll_at = now + delay
-            f.last_polled_at = now
-            f.last_status = status
-            f.last_error = _one_line(error)
-            s.add(f)
             s.commit()
 
     def list_feeds(self) -> list[FeedRow]:
@@ -463,16 +502,15 @@ class Store:
         with self._session() as s:
             for article_id, matches in results.items():
                 for m in matches:
-                    s.exec(self._insert_ignore(MatchRow, [dict(
+                    self._insert_ignore(s, MatchRow, [dict(
                         article_id=article_id, rule=m.rule, terms=list(m.terms),
                         hits=[[h.field, h.start, h.end, h.term] for h in m.hits], created_at=now)],
-                        ["article_id", "rule"]))
+                        ["article_id", "rule"])
                     match_id = s.exec(select(MatchRow.id).where(MatchRow.article_id == article_id,
                                                                 MatchRow.rule == m.rule)).one()
                     rows = [dict(match_id=match_id, article_id=article_id, rule=m.rule, channel=c,
                                  status=PENDING, created_at=now, updated_at=now) for c in m.channels]
-                    if rows:
-                        s.exec(self._insert_ignore(Delivery, rows, ["rule", "article_id", "channel"]))
+                    self._insert_ignore(s, Delivery, rows, ["rule", "article_id", "channel"])
             if results:
                 s.exec(update(StoredArticleRow)
                        .where(StoredArticleRow.id.in_(list(results)), StoredArticleRow.matched_at.is_(None))

@@ -117,6 +117,21 @@ class FeedState:
 
 
 @dataclass(frozen=True)
+class PollRecord:
+    """What one poll of one feed gave, to be stored: articles, or an error."""
+
+    feed_id: int
+    status: int | None = None
+    articles: tuple[Article, ...] = ()
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    problem: str | None = None  # usable but imperfect (bozo feed, rejected entries)
+    error: str | None = None  # the poll failed; one line
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True)
 class StoredArticle:
     """An article read back from storage, with its feed's name and tags."""
 
