@@ -196,7 +196,10 @@ def feeds_list(ctx, as_json):
         if not f.enabled:
             health = "disabled"
         last = f.last_success_at.strftime("%Y-%m-%d %H:%M") if f.last_success_at else "never"
-        click.echo(f"{f.id:>4}  {health:<12} {f.articles_seen:>6} art.  last ok {last:<16}  {f.name}  <{f.url}>")
+        nxt = f.next_poll_at.strftime("%H:%M:%S") if f.next_poll_at and f.enabled else "-"
+        status = f"HTTP {f.last_status}" if f.last_status else "no answer" if f.last_error else "-"
+        click.echo(f"{f.id:>4}  {health:<12} {status:<9} {f.articles_seen:>6} art.  last ok {last:<16}  "
+                   f"next {nxt}  {f.name}  <{f.url}>")
         if f.last_error:
             click.echo(f"      last error: {f.last_error}")
 
