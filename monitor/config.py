@@ -11,17 +11,43 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from .errors import ConfigError
+from .schedule import parse_quiet_hours, parse_schedule
 from .yamlfile import YamlDoc, parse_yaml, validate
 
 ENV_PREFIX = "MONITOR_"
 DEFAULT_CONFIG_FILE = "monitor.yaml"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class ChannelSpec(BaseModel):
+    """A notification channel: an apprise URL and how alerts reach it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str = Field(description="apprise URL; secrets as ${ENV_VAR}")
+    mode: Literal["immediate", "digest"] | None = Field(
+        None, description="force every rule's alerts on this channel into this mode")
+    digest: str = Field("hourly", description="when held alerts go out: hourly, 'daily 08:00', 'every 30m'")
+    quiet_hours: str | None = Field(None, description="e.g. 22:00-07:00: alerts are held, then sent as a digest")
+
+    @field_validator("digest")
+    @classmethod
+    def _schedule(cls, v: str) -> str:
+        parse_schedule(v)
+        return v
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_quiet_hours(v)
+        return v
 
 
 class Settings(BaseModel):
@@ -34,8 +60,8 @@ class Settings(BaseModel):
     data_dir: Path = Field(Path("data"), description="where the embedded database and queue live")
     rules_path: Path = Field(Path("rules"), description="a rule file or a folder of *.yaml rule files")
     feeds_path: Path = Field(Path("feeds.yaml"), description="the YAML list of feeds to poll")
-    channels: dict[str, str] = Field(default_factory=dict,
-                                     description="channel name -> apprise URL; secrets as ${ENV_VAR}")
+    channels: dict[str, ChannelSpec] = Field(
+        default_factory=dict, description="channel name -> apprise URL (or {url, mode, digest, quiet_hours})")
     timezone: str = Field("UTC", description="time zone of the times shown in alerts")
     poll_tick: float = Field(10.0, gt=0, description="seconds between two looks for feeds due to poll")
     default_interval: int = Field(900, ge=10, description="seconds between two polls of a feed")
@@ -50,6 +76,17 @@ class Settings(BaseModel):
 
     _doc: YamlDoc | None = PrivateAttr(default=None)
     _secrets: tuple[str, ...] = PrivateAttr(default=())
+
+    @field_validator("channels", mode="before")
+    @classmethod
+    def _channel_shorthand(cls, v):
+        if isinstance(v, dict):
+            return {k: {"url": c} if isinstance(c, str) else c for k, c in v.items()}
+        return v
+
+    @property
+    def channel_urls(self) -> dict[str, str]:
+        return {name: c.url for name, c in self.channels.items()}
 
     @field_validator("log_level")
     @classmethod
@@ -142,11 +179,13 @@ def _literal_password(url: str) -> bool:
 
 def _expand_channels(settings: Settings, doc: YamlDoc | None, environ: dict[str, str]) -> Settings:
     secrets: list[str] = []
-    expanded: dict[str, str] = {}
-    for name, url in settings.channels.items():
+    expanded: dict[str, ChannelSpec] = {}
+    for name, spec in settings.channels.items():
+        url = spec.url
         where = {}
         if doc is not None:
-            line, col = doc.where(("channels", name))
+            line, col = doc.where(("channels", name, "url")) if isinstance(
+                (doc.data or {}).get("channels", {}).get(name), dict) else doc.where(("channels", name))
             where = {"path": doc.path, "line": line, "col": col}
         if _literal_password(url):
             raise ConfigError("a password is written in the channel URL; put it in an environment "
@@ -160,7 +199,7 @@ def _expand_channels(settings: Settings, doc: YamlDoc | None, environ: dict[str,
                 secrets.append(environ[var])
             return environ[var]
 
-        expanded[name] = _ENV_REF.sub(sub, url)
+        expanded[name] = spec.model_copy(update={"url": _ENV_REF.sub(sub, url)})
     new = settings.model_copy(update={"channels": expanded})
     new._doc = doc
     new._secrets = tuple(sorted(set(secrets), key=len, reverse=True))

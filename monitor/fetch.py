@@ -1,7 +1,9 @@
 """The HTTP fetcher adapter: feed URLs in, :class:`FetchResult` out.
 
 :class:`HttpFetcher` does conditional GETs with httpx, follows redirects itself
-so that every hop goes through the address guard (:func:`check_url`), decodes
+so that every hop goes through the address guard (:func:`check_url`), resolves
+each host itself and connects to the very address it checked (so a DNS answer
+that changes between check and connection cannot slip through), decodes
 gzip/deflate (and br, when a brotli with bounded output is installed) with the
 output capped at ``max_bytes``, and turns every network failure into a
 :class:`FetchError`. The orchestration takes any object with the
@@ -13,13 +15,15 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+import ssl
 import time
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Protocol
+from typing import Any, Protocol
 
+import httpcore
 import httpx
 
 from .errors import BlockedAddressError, FetchError
@@ -30,7 +34,7 @@ try:  # optional: br is only offered when its output can be bounded (brotli >= 1
 except ImportError:  # pragma: no cover - depends on the environment
     _brotli = None
 
-__all__ = ["Fetcher", "HttpFetcher", "check_url", "DEFAULT_USER_AGENT"]
+__all__ = ["Fetcher", "HttpFetcher", "Resolver", "check_url", "system_resolver", "DEFAULT_USER_AGENT"]
 
 DEFAULT_USER_AGENT = "media-monitor/0.1 (+https://github.com/media-monitor)"
 
@@ -44,9 +48,22 @@ _CHUNK = 64 * 1024  # most decompressed bytes produced per step, so a bomb stops
 _METADATA = ipaddress.ip_address("169.254.169.254")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _WS = re.compile(r"\s+")
+# IPv4 written the old inet_aton ways ("2130706433", "0x7f.1", "127.1"), which
+# the system resolver turns into an address without asking DNS.
+_LEGACY_IPV4 = re.compile(r"^(0x[0-9a-f]*|[0-9]+)(\.(0x[0-9a-f]*|[0-9]+)){0,3}$")
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Resolver = Callable[[str, int], list[str]]
+"""A host name and port in, the IP addresses (as strings) to connect to out.
+
+Raises ``OSError`` (``socket.gaierror``) when the name does not resolve."""
+
+
+def system_resolver(host: str, port: int) -> list[str]:
+    """The addresses ``socket.getaddrinfo`` gives for ``host``, in its order, without repeats."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 class Fetcher(Protocol):
@@ -63,20 +80,30 @@ class HttpFetcher:
     body; ``connect_timeout`` for opening a connection. ``max_bytes`` caps the
     body after decompression. ``allow`` lists hostnames, IP addresses and CIDR
     networks exempted from the address guard (see :func:`check_url`).
-    Environment proxy settings are ignored: a proxy would make the guard's
-    check of the host meaningless.
+    ``resolver`` turns a host name into addresses (default:
+    :func:`system_resolver`); tests pass their own. ``ssl_context`` sets the
+    trusted certificates for https (default: httpx's, from certifi).
+
+    The guard runs where the connection is made: every new connection
+    resolves its host once, refuses it if any address is blocked, and connects
+    to the checked addresses themselves (TLS still verifies the certificate
+    against the host name). Environment proxy settings are ignored: a proxy
+    would make the guard's check of the host meaningless.
 
     Raises ``ValueError`` when an ``allow`` entry with a "/" is not a network.
     """
 
     def __init__(self, *, timeout: float = 20.0, connect_timeout: float = 10.0,
                  max_bytes: int = 10_000_000, max_redirects: int = 5,
-                 user_agent: str = DEFAULT_USER_AGENT, allow: Sequence[str] = ()) -> None:
+                 user_agent: str = DEFAULT_USER_AGENT, allow: Sequence[str] = (),
+                 resolver: Resolver | None = None, ssl_context: ssl.SSLContext | None = None) -> None:
         self._timeout = timeout
         self._max_bytes = max_bytes
         self._max_redirects = max_redirects
         self._allow = _Allow.parse(allow)
+        self._resolver = resolver or system_resolver
         self._client = httpx.Client(
+            transport=_GuardedTransport(_GuardedBackend(self._allow, self._resolver), ssl_context),
             timeout=httpx.Timeout(timeout, connect=connect_timeout),
             follow_redirects=False,
             trust_env=False,
@@ -106,9 +133,11 @@ class HttpFetcher:
             headers["If-Modified-Since"] = last_modified
         current = url
         for _ in range(self._max_redirects + 1):
-            # Not pinned yet: httpx resolves the host again, so DNS rebinding slips through.
-            _check(current, self._allow, feed_url=url)
+            # Scheme, host and IP literals here; names are resolved and checked
+            # by the connection itself (_GuardedBackend).
+            _check(current, self._allow, feed_url=url, resolver=None)
             hop = "" if current == url else f" (redirected to {current})"
+            where = "" if current == url else f"redirect to {current}: "
             try:
                 with self._client.stream("GET", current, headers=headers) as response:
                     location = response.headers.get("location", "").strip()
@@ -123,6 +152,10 @@ class HttpFetcher:
                 raise FetchError(f"{_one_line(e)}{hop}", url=url) from e
             except httpx.InvalidURL as e:
                 raise FetchError(f"invalid URL: {_one_line(e)}{hop}", url=url, permanent=True) from e
+            except _Refused as e:
+                raise BlockedAddressError(f"{where}{e}", url=url, permanent=True) from None
+            except _Unresolvable as e:
+                raise FetchError(f"{where}{e}", url=url) from e.__cause__
         raise FetchError(f"more than {self._max_redirects} redirects (last to {current})", url=url)
 
     def close(self) -> None:
@@ -177,7 +210,7 @@ class HttpFetcher:
         return b"".join(chunks)
 
 
-def check_url(url: str, *, allow: Sequence[str] = ()) -> None:
+def check_url(url: str, *, allow: Sequence[str] = (), resolver: Resolver | None = None) -> None:
     """Refuse a URL the fetcher must not request.
 
     Only http and https are accepted. The host is resolved and refused if ANY
@@ -189,15 +222,16 @@ def check_url(url: str, *, allow: Sequence[str] = ()) -> None:
     resolved at all).
 
     The URL is parsed the way httpx parses it, so the guard checks the host
-    httpx would connect to. Not done yet: the connection is not pinned to the
-    checked address, so a DNS answer that changes between the check and the
-    connection (DNS rebinding) is not caught.
+    httpx would connect to. This is a quick check only: the answer may change
+    by the time a connection is made (DNS rebinding). :class:`HttpFetcher`
+    applies the same rules to the addresses it actually connects to.
+    ``resolver`` defaults to :func:`system_resolver`.
 
     Raises :class:`BlockedAddressError` (``permanent=True``) when refused,
     :class:`FetchError` when the host name does not resolve, and
     ``ValueError`` when an ``allow`` entry with a "/" is not a network.
     """
-    _check(url, _Allow.parse(allow), feed_url=url)
+    _check(url, _Allow.parse(allow), feed_url=url, resolver=resolver or system_resolver)
 
 
 # --- the guard ---------------------------------------------------------------
@@ -220,6 +254,10 @@ class _Allow:
                 if "/" in entry:
                     raise ValueError(f"allow: {entry!r} is not an IP network") from None
                 names.add(entry.rstrip("."))
+                try:  # as the connection sees it: "bücher.example" is "xn--bcher-kva.example"
+                    names.add(httpx.URL(f"http://{entry}/").raw_host.decode("ascii").rstrip("."))
+                except (httpx.InvalidURL, UnicodeError):
+                    pass
         return cls(frozenset(names), tuple(networks))
 
     def covers(self, ip: Address) -> bool:
@@ -227,7 +265,8 @@ class _Allow:
         return any(c.version == n.version and c in n for c in candidates for n in self.networks)
 
 
-def _check(url: str, allow: _Allow, *, feed_url: str) -> None:
+def _check(url: str, allow: _Allow, *, feed_url: str, resolver: Resolver | None) -> None:
+    """Refuse a URL by scheme, host and address; names are resolved only when ``resolver`` is given."""
     where = "" if url == feed_url else f"redirect to {url}: "
     try:
         parsed = httpx.URL(url)
@@ -242,27 +281,130 @@ def _check(url: str, allow: _Allow, *, feed_url: str) -> None:
         raise BlockedAddressError(f"{where}no host in URL", url=feed_url, permanent=True)
     if host in allow.names or parsed.host.rstrip(".").lower() in allow.names:
         return
-    for ip in _addresses(host, parsed.port or (443 if parsed.scheme == "https" else 80),
-                         where=where, feed_url=feed_url):
+    if resolver is None and _literal_ip(host) is None:
+        return
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        refusal = _refusal(host, _addresses(host, port, resolver or system_resolver), allow)
+    except _Unresolvable as e:
+        raise FetchError(f"{where}{e}", url=feed_url) from e.__cause__
+    if refusal:
+        raise BlockedAddressError(f"{where}{refusal}", url=feed_url, permanent=True)
+
+
+class _Refused(Exception):
+    """The guard refused a connection; fetch() names the feed."""
+
+
+class _Unresolvable(Exception):
+    """A host name did not resolve; fetch() names the feed."""
+
+
+def _literal_ip(host: str) -> Address | None:
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    if _LEGACY_IPV4.match(host):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
+
+
+def _addresses(host: str, port: int, resolver: Resolver) -> list[Address]:
+    """The addresses to check and connect to, in the resolver's order; raises _Unresolvable."""
+    literal = _literal_ip(host)
+    if literal is not None:
+        return [literal]
+    try:
+        answers = resolver(host, port)
+    except (OSError, UnicodeError) as e:
+        raise _Unresolvable(f"cannot resolve {host}: {_one_line(e)}") from e
+    addresses: list[Address] = []
+    for answer in answers:
+        try:
+            addresses.append(ipaddress.ip_address(answer))
+        except ValueError:
+            raise _Unresolvable(f"cannot resolve {host}: {answer!r} is not an IP address") from None
+    if not addresses:
+        raise _Unresolvable(f"cannot resolve {host}: no address")
+    return list(dict.fromkeys(addresses))
+
+
+def _refusal(host: str, addresses: Iterable[Address], allow: _Allow) -> str | None:
+    """Why connecting to ``host`` at these addresses is refused, or None. ANY blocked one refuses."""
+    for ip in addresses:
         if allow.covers(ip):
             continue
         reason = _blocked_reason(ip)
         if reason:
             shown = "" if host == str(ip) else f"{host} resolves to "
-            raise BlockedAddressError(f"{where}{shown}{ip}, a {reason} address, is refused",
-                                      url=feed_url, permanent=True)
+            return f"{shown}{ip}, a {reason} address, is refused"
+    return None
 
 
-def _addresses(host: str, port: int, *, where: str, feed_url: str) -> set[Address]:
-    try:
-        return {ipaddress.ip_address(host)}
-    except ValueError:
-        pass
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as e:
-        raise FetchError(f"{where}cannot resolve {host}: {_one_line(e)}", url=feed_url) from e
-    return {ipaddress.ip_address(info[4][0]) for info in infos}
+class _GuardedBackend(httpcore.NetworkBackend):
+    """httpcore's network backend, resolving and checking each host before connecting to it.
+
+    httpcore hands ``connect_tcp`` the URL's host and, for https, layers TLS on
+    the returned stream with that same host as ``server_hostname``; so
+    connecting to the checked IP here keeps SNI and certificate checks on the
+    host name while the address connected to is the address checked.
+    """
+
+    def __init__(self, allow: _Allow, resolver: Resolver) -> None:
+        self._allow, self._resolver = allow, resolver
+        self._inner = httpcore.SyncBackend()
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                    local_address: str | None = None,
+                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+        name = host.rstrip(".").lower()
+        addresses = _addresses(host, port, self._resolver)
+        if name not in self._allow.names:
+            refusal = _refusal(name, addresses, self._allow)
+            if refusal:
+                raise _Refused(refusal)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        error: Exception | None = None
+        for ip in addresses:  # like socket.create_connection: the first that answers
+            left = None if deadline is None else max(0.001, deadline - time.monotonic())
+            try:
+                return self._inner.connect_tcp(str(ip), port, timeout=left, local_address=local_address,
+                                               socket_options=socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as e:
+                error = e
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+        assert error is not None
+        raise error
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+        raise _Refused("unix sockets are refused")
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+class _GuardedTransport(httpx.HTTPTransport):
+    """httpx's own transport (its error mapping, its streams) over a guarded connection pool."""
+
+    def __init__(self, backend: _GuardedBackend, ssl_context: ssl.SSLContext | None) -> None:
+        super().__init__(trust_env=False)
+        # httpx offers no network_backend argument; its pool is rebuilt with one.
+        if not isinstance(getattr(self, "_pool", None), httpcore.ConnectionPool):
+            raise RuntimeError("httpx.HTTPTransport has changed: cannot install the address guard")
+        limits = httpx.Limits()
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=ssl_context or httpx.create_ssl_context(trust_env=False),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=backend,
+        )
 
 
 def _blocked_reason(ip: Address) -> str | None:

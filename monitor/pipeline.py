@@ -10,15 +10,18 @@ from __future__ import annotations
 import hashlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
+from .config import ChannelSpec
 from .errors import DeliveryError, FeedError
 from .feedparse import parse_feed
 from .fulltext import extract_main_text
 from .fetch import Fetcher
 from .notify import Notifier
-from .render import render_alert
+from . import render
+from .schedule import in_quiet_hours, parse_quiet_hours, parse_schedule
 from .store import Store
 from .types import DeliveryResult, FeedState, PollRecord
 
@@ -50,10 +53,13 @@ def fetch_feed(state: FeedState, *, fetcher: Fetcher, now: datetime | None = Non
             # The server ignored conditional GET but nothing changed: don't parse again.
             return PollRecord(state.id, status=got.status, etag=got.etag, last_modified=got.last_modified,
                               body_hash=body_hash), "unchanged body"
-        parsed = parse_feed(got.body, url=got.url or state.url, headers=got.headers, now=now)
     except FeedError as e:
         return PollRecord(state.id, status=e.status, error=str(e),
                           retry_after=getattr(e, "retry_after", None)), None
+    try:
+        parsed = parse_feed(got.body, url=got.url or state.url, headers=got.headers, now=now)
+    except FeedError as e:  # the server answered, with something that is not a usable feed
+        return PollRecord(state.id, status=got.status, error=str(e)), None
     problem = parsed.problem
     if parsed.rejected:
         index, reason = parsed.rejected[0]
@@ -117,18 +123,69 @@ def fetch_full_text(article_ids, *, store: Store, fetcher: Fetcher) -> int:
     return done
 
 
-def match_articles(article_ids, *, store: Store, matcher, now: datetime | None = None) -> list[int]:
-    """Match stored articles against the rules; store matches and pending deliveries.
+def match_articles(article_ids, *, store: Store, matcher, channels: Mapping[str, ChannelSpec] | None = None,
+                   tz: str = "UTC", now: datetime | None = None) -> list[int]:
+    """Match stored articles against the rules; store matches and their deliveries.
 
-    Returns the ids of the deliveries to send. Idempotent: matching the same
-    articles again stores nothing new.
+    Deliveries for digest channels, channels in quiet hours and throttled
+    rules are held for the digest. Returns the ids of the deliveries to send
+    now. Idempotent: matching the same articles again stores nothing new.
     """
+    now = now or datetime.now(timezone.utc)
+    channels = channels or {}
     articles = store.articles(list(article_ids))
     results = {a.id: matcher.match(a.document()) for a in articles}
     for a in articles:
         for m in results[a.id]:
             log.info("match: rule %r on %r (%s)", m.rule, a.title[:80], ", ".join(m.terms))
-    return store.record_matches(results, now=now)
+    digest = [n for n, c in channels.items() if c.mode == "digest"]
+    quiet = [n for n, c in channels.items()
+             if c.quiet_hours and in_quiet_hours(parse_quiet_hours(c.quiet_hours), now, tz)]
+    return store.record_matches(results, now=now, digest_channels=digest, quiet_channels=quiet)
+
+
+def due_digests(*, store: Store, channels: Mapping[str, ChannelSpec], tz: str = "UTC",
+                now: datetime | None = None) -> list[int]:
+    """Gather the held deliveries of every channel whose digest is due; the new digests' ids.
+
+    A channel in quiet hours waits; when its quiet hours end, what they held
+    goes out at once.
+    """
+    now = now or datetime.now(timezone.utc)
+    made = []
+    for name, (oldest, reasons) in store.held().items():
+        spec = channels.get(name)
+        if spec is None:
+            log.warning("alerts held for channel %r, which is no longer configured", name)
+            continue
+        quiet = parse_quiet_hours(spec.quiet_hours) if spec.quiet_hours else None
+        if in_quiet_hours(quiet, now, tz):
+            continue
+        if "quiet hours" in reasons or parse_schedule(spec.digest).due(oldest, now, tz):
+            digest_id = store.create_digest(name, now=now)
+            if digest_id is not None:
+                made.append(digest_id)
+    return made
+
+
+def deliver_digest(digest_id: int, *, store: Store, notifier: Notifier, tz: str = "UTC",
+                   final_attempt: bool = False) -> DeliveryResult:
+    """Render and send one digest, recording the outcome (see :func:`deliver`)."""
+    job = store.digest_job(digest_id)
+    if job is None:
+        return DeliveryResult(channel="", ok=False, reason="unknown digest")
+    channel, reason, alerts = job
+    if not store.begin_digest(digest_id):
+        return DeliveryResult(channel=channel, ok=True, reason="already sent or being sent")
+    try:
+        rendered = render.render_digest(channel, alerts, notifier.format_for(channel), tz=tz, held_reason=reason)
+        notifier.send(channel, rendered)
+    except DeliveryError as e:
+        store.finish_digest(digest_id, ok=False, error=e.reason, dead=final_attempt)
+        raise
+    store.finish_digest(digest_id, ok=True)
+    log.info("sent: digest of %d alert(s) to channel %r", len(alerts), channel)
+    return DeliveryResult(channel=channel, ok=True)
 
 
 def deliver(delivery_id: int, *, store: Store, notifier: Notifier, tz: str = "UTC",
@@ -145,7 +202,7 @@ def deliver(delivery_id: int, *, store: Store, notifier: Notifier, tz: str = "UT
     if not store.begin_delivery(delivery_id):
         return DeliveryResult(channel=job.channel, ok=True, reason=f"already {job.status}")
     try:
-        rendered = render_alert(job.alert, notifier.format_for(job.channel), tz=tz)
+        rendered = render.render_alert(job.alert, notifier.format_for(job.channel), tz=tz)
         notifier.send(job.channel, rendered)
     except DeliveryError as e:
         store.finish_delivery(delivery_id, ok=False, error=e.reason, dead=final_attempt)

@@ -84,7 +84,7 @@ class Services:
     def notifier(self):
         from .notify import AppriseNotifier
 
-        return AppriseNotifier(self.settings.channels, secrets=self.settings.secrets,
+        return AppriseNotifier(self.settings.channel_urls, secrets=self.settings.secrets,
                                locate=self.settings.locate)
 
     @cached_property

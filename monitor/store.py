@@ -29,6 +29,8 @@ from .types import AlertContent, Article, DeliveryJob, FeedState, Hit, Match, Po
 # Delivery states. "sending" is written before the channel is called, so a crash
 # between the channel accepting and "sent" being recorded is visible.
 PENDING, SENDING, SENT, FAILED, DEAD = "pending", "sending", "sent", "failed", "dead"
+# Held: waiting for its channel's digest (digest mode, throttle overflow, quiet hours).
+HELD, DIGESTED = "held", "digested"
 MAX_BACKOFF = timedelta(hours=6)
 
 
@@ -110,6 +112,20 @@ class MatchRow(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class Digest(SQLModel, table=True):
+    """One digest message: the held deliveries of a channel, sent together."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(index=True)
+    status: str = Field(default=PENDING, index=True)
+    attempts: int = 0
+    last_error: str | None = None
+    reason: str = ""  # why these were held: digest, throttle, quiet hours
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = None
+
+
 class Delivery(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("rule", "article_id", "channel", name="uq_delivery"),)
     id: int | None = Field(default=None, primary_key=True)
@@ -120,6 +136,8 @@ class Delivery(SQLModel, table=True):
     status: str = Field(default=PENDING, index=True)
     attempts: int = 0
     last_error: str | None = None
+    held_reason: str | None = None
+    digest_id: int | None = Field(default=None, foreign_key="digest.id", index=True)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow, index=True)
     sent_at: datetime | None = None
@@ -171,6 +189,12 @@ def _sqlite_pragmas(dbapi_conn, _record):
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
+
+
+def _alert(m: "MatchRow", a: "StoredArticleRow", feed: str) -> AlertContent:
+    return AlertContent(rule=m.rule, terms=tuple(m.terms), title=a.title, link=a.url, feed=feed,
+                        published=_aware(a.published_at), text=a.text,
+                        hits=tuple(Hit(f, st, en, t) for f, st, en, t in m.hits))
 
 
 def _chunks(items: list, size: int):
@@ -503,14 +527,21 @@ class Store:
                                   text=a.text, language=a.language, published=_aware(a.published_at))
                     for a, name, tags in rows]
 
-    def record_matches(self, results: dict[int, list[Match]], now: datetime | None = None) -> list[int]:
-        """Store matches and their pending deliveries, and mark the articles matched.
+    def record_matches(self, results: dict[int, list[Match]], now: datetime | None = None, *,
+                       digest_channels: Iterable[str] = (), quiet_channels: Iterable[str] = ()) -> list[int]:
+        """Store matches and their deliveries, and mark the articles matched.
 
-        One transaction; re-running it with the same input stores nothing new.
-        Returns the ids of deliveries that are pending (new or left pending).
+        A delivery is ``pending`` (to send now) or ``held`` for its channel's
+        digest: when the rule or the channel asks for digests, when the
+        channel is in quiet hours, or when the rule's throttle (alerts per
+        rule and channel in the last hour) is used up. One transaction;
+        re-running it with the same input stores nothing new. Returns the ids
+        of the deliveries to send now.
         """
         now = now or utcnow()
+        digest_channels, quiet_channels = set(digest_channels), set(quiet_channels)
         with self._session() as s:
+            budget: dict[tuple[str, str], int] = {}
             for article_id, matches in results.items():
                 for m in matches:
                     self._insert_ignore(s, MatchRow, [dict(
@@ -519,9 +550,24 @@ class Store:
                         ["article_id", "rule"])
                     match_id = s.exec(select(MatchRow.id).where(MatchRow.article_id == article_id,
                                                                 MatchRow.rule == m.rule)).one()
-                    rows = [dict(match_id=match_id, article_id=article_id, rule=m.rule, channel=c,
-                                 status=PENDING, created_at=now, updated_at=now) for c in m.channels]
-                    self._insert_ignore(s, Delivery, rows, ["rule", "article_id", "channel"])
+                    rows = []
+                    for c in m.channels:
+                        held = None
+                        if c in quiet_channels:
+                            held = "quiet hours"
+                        elif m.delivery == "digest" or c in digest_channels:
+                            held = "digest"
+                        elif m.delivery == "throttle" and m.per_hour is not None:
+                            key = (m.rule, c)
+                            if key not in budget:
+                                budget[key] = m.per_hour - self._sent_last_hour(s, m.rule, c, now)
+                            if budget[key] <= 0:
+                                held = f"throttle {m.per_hour}/hour"
+                            budget[key] -= 1
+                        rows.append(dict(match_id=match_id, article_id=article_id, rule=m.rule, channel=c,
+                                         status=HELD if held else PENDING, held_reason=held,
+                                         created_at=now, updated_at=now))
+                    self._insert_ignore(s, Delivery, rows, ["rule", "article_id", "channel"], returning=())
             if results:
                 s.exec(update(StoredArticleRow)
                        .where(StoredArticleRow.id.in_(list(results)), StoredArticleRow.matched_at.is_(None))
@@ -532,6 +578,87 @@ class Store:
             return list(s.exec(select(Delivery.id).where(Delivery.article_id.in_(list(results)),
                                                          Delivery.status == PENDING)
                                .order_by(Delivery.id)).all())
+
+    def _sent_last_hour(self, s: Session, rule: str, channel: str, now: datetime) -> int:
+        return s.exec(select(func.count()).select_from(Delivery).where(
+            Delivery.rule == rule, Delivery.channel == channel, Delivery.created_at > now - timedelta(hours=1),
+            Delivery.status.in_([PENDING, SENDING, SENT, FAILED, DEAD]))).one()
+
+    # -- digests -------------------------------------------------------------
+
+    def held(self) -> dict[str, tuple[datetime, set[str]]]:
+        """Channels with held deliveries: when the oldest was held, and why they were."""
+        out: dict[str, tuple[datetime, set[str]]] = {}
+        with self._session() as s:
+            for c, reason, t in s.exec(
+                    select(Delivery.channel, Delivery.held_reason, func.min(Delivery.created_at))
+                    .where(Delivery.status == HELD).group_by(Delivery.channel, Delivery.held_reason)).all():
+                oldest, reasons = out.get(c, (_aware(t), set()))
+                out[c] = (min(oldest, _aware(t)), reasons | {reason or "digest"})
+        return out
+
+    def create_digest(self, channel: str, now: datetime | None = None) -> int | None:
+        """Gather the channel's held deliveries into a new digest; its id, or None if none were held."""
+        now = now or utcnow()
+        with self._session() as s:
+            held = s.exec(select(Delivery.id, Delivery.held_reason)
+                          .where(Delivery.channel == channel, Delivery.status == HELD)).all()
+            if not held:
+                return None
+            reasons = sorted({r or "digest" for _, r in held})
+            d = Digest(channel=channel, reason=", ".join(reasons), created_at=now, updated_at=now)
+            s.add(d)
+            s.flush()
+            res = s.exec(update(Delivery).where(Delivery.id.in_([i for i, _ in held]), Delivery.status == HELD)
+                         .values(status=DIGESTED, digest_id=d.id, updated_at=now))
+            if res.rowcount == 0:  # another scheduler took them first
+                s.rollback()
+                return None
+            s.commit()
+            return d.id
+
+    def digest_job(self, digest_id: int) -> tuple[str, str, list[AlertContent]] | None:
+        """(channel, reason, alerts newest first) of a digest."""
+        with self._session() as s:
+            d = s.get(Digest, digest_id)
+            if d is None:
+                return None
+            rows = s.exec(
+                select(MatchRow, StoredArticleRow, Feed.name)
+                .join(Delivery, Delivery.match_id == MatchRow.id)
+                .join(StoredArticleRow, StoredArticleRow.id == Delivery.article_id)
+                .join(Feed, Feed.id == StoredArticleRow.feed_id)
+                .where(Delivery.digest_id == digest_id)
+            ).all()
+            alerts = [_alert(m, a, feed) for m, a, feed in rows]
+            alerts.sort(key=lambda x: x.published or datetime.min.replace(tzinfo=timezone.utc), reverse=True)
+            return d.channel, d.reason, alerts
+
+    def begin_digest(self, digest_id: int, now: datetime | None = None,
+                     lease: timedelta = timedelta(minutes=5)) -> bool:
+        now = now or utcnow()
+        with self._session() as s:
+            takeable = or_(Digest.status.in_([PENDING, FAILED]),
+                           (Digest.status == SENDING) & (Digest.updated_at < now - lease))
+            res = s.exec(update(Digest).where(Digest.id == digest_id, takeable)
+                         .values(status=SENDING, attempts=Digest.attempts + 1, updated_at=now))
+            s.commit()
+            return res.rowcount == 1
+
+    def finish_digest(self, digest_id: int, *, ok: bool, error: str | None = None, dead: bool = False,
+                      now: datetime | None = None) -> None:
+        now = now or utcnow()
+        with self._session() as s:
+            if ok:
+                s.exec(update(Digest).where(Digest.id == digest_id)
+                       .values(status=SENT, sent_at=now, updated_at=now, last_error=None))
+                s.exec(update(Delivery).where(Delivery.digest_id == digest_id)
+                       .values(status=SENT, sent_at=now, updated_at=now))
+            else:
+                s.exec(update(Digest).where(Digest.id == digest_id, Digest.status != SENT)
+                       .values(status=DEAD if dead else FAILED, updated_at=now,
+                               last_error=_one_line(error or "failed")))
+            s.commit()
 
     def stale_work(self, older_than: timedelta, now: datetime | None = None,
                    limit: int = 1000) -> tuple[list[int], list[int]]:
@@ -564,9 +691,7 @@ class Store:
             if row is None:
                 return None
             d, m, a, feed = row
-            alert = AlertContent(rule=m.rule, terms=tuple(m.terms), title=a.title, link=a.url, feed=feed,
-                                 published=_aware(a.published_at), text=a.text,
-                                 hits=tuple(Hit(f, st, en, t) for f, st, en, t in m.hits))
+            alert = _alert(m, a, feed)
             return DeliveryJob(id=d.id, channel=d.channel, status=d.status, attempts=d.attempts, alert=alert)
 
     def begin_delivery(self, delivery_id: int, now: datetime | None = None,
@@ -628,7 +753,7 @@ class Store:
                 "articles": s.exec(select(func.count()).select_from(StoredArticleRow)).one(),
                 "matches": s.exec(select(func.count()).select_from(MatchRow)).one(),
             }
-            for st in (PENDING, SENDING, SENT, FAILED, DEAD):
+            for st in (PENDING, SENDING, SENT, FAILED, DEAD, HELD, DIGESTED):
                 out[f"deliveries_{st}"] = s.exec(
                     select(func.count()).select_from(Delivery).where(Delivery.status == st)).one()
             return out

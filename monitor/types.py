@@ -69,6 +69,8 @@ class Match:
     terms: tuple[str, ...]  # distinct matched terms, as written in the rule
     hits: tuple[Hit, ...]
     channels: tuple[str, ...] = ()
+    delivery: str = "immediate"  # immediate, digest or throttle (the rule's)
+    per_hour: int | None = None  # throttle: at most this many alerts per rule and channel an hour
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,7 @@ def test_channel_secrets_come_from_the_environment_and_are_known_as_secrets(tmp_
     cfg = write_tree(tmp_path, GOOD_CONFIG.replace("json://127.0.0.1:9/x",
                                                    "mailtos://me:${SMTP_PW}@smtp.example.org"))
     s = load_settings(cfg, environ={"SMTP_PW": "s3cr3t-pw"})
-    assert s.channels["hook"] == "mailtos://me:s3cr3t-pw@smtp.example.org"
+    assert s.channels["hook"].url == "mailtos://me:s3cr3t-pw@smtp.example.org"
     assert s.secrets == ("s3cr3t-pw",)
     assert "s3cr3t-pw" not in (tmp_path / "monitor.yaml").read_text()
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from monitor.errors import FeedError
-from monitor.feedparse import ParsedFeed, canonical_url, html_to_text, parse_feed
+from monitor.feedparse import ParsedFeed, canonical_url, detect_language, html_to_text, parse_feed
 
 FEEDS = Path(__file__).parent / "samples" / "feeds"
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=timezone.utc)
@@ -222,6 +222,16 @@ def one(item: str, **kwargs):
     return article
 
 
+def test_unsanitized_html_still_comes_out_as_plain_text():
+    # feedparser neither sanitizes nor rewrites links: html_to_text and canonical_url do the work
+    a = one("<title><![CDATA[<b onclick='x()'>Hi</b><script>evil()</script> there]]></title>"
+            "<link>../a/b</link><description><![CDATA[<p>One <a href='/x'>link</a></p>"
+            "<iframe src='javascript:1'></iframe><style>p{}</style><p>Two</p>]]></description>")
+    assert a.title == "Hi there"
+    assert a.url == "https://news.example.org/a/b"
+    assert a.text == "One link\nTwo"
+
+
 def test_title_html_stripped_entities_decoded_whitespace_collapsed():
     a = one("<title>&lt;b&gt;Breaking:&lt;/b&gt;   NATO &amp;amp;\n  Ukraine</title>")
     assert a.title == "Breaking: NATO & Ukraine"
@@ -270,6 +280,45 @@ def test_language_from_entry_else_feed():
                channel="<language>en</language>").language == "pt-br"
     assert one("<title>t</title>", channel="<language>fr-FR</language>").language == "fr-fr"
     assert one("<title>t</title>").language is None
+
+
+FRENCH = "Le gouvernement a adopté hier une nouvelle loi sur l’école et la santé publique."
+ENGLISH = "The government passed a new law yesterday about schools and public health."
+
+
+@pytest.mark.parametrize("item, channel, expected", [
+    (f"<title>{FRENCH}</title><dc:language>de</dc:language>", "<language>en</language>", "de"),
+    (f"<title>{FRENCH}</title>", "<language>en</language>", "en"),  # declared beats detected
+    (f"<title>{FRENCH}</title>", "", "fr"),
+    (f"<title>Breaking</title><description>{ENGLISH}</description>", "", "en"),
+    ("<title>OTAN : sommet</title>", "", None),  # too short to tell
+])
+def test_language_from_entry_else_feed_else_detected(item, channel, expected):
+    assert one(item, channel=channel).language == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    (FRENCH, "fr"),
+    (ENGLISH, "en"),
+    ("Die Regierung hat gestern ein neues Gesetz über die Schule beschlossen.", "de"),
+    ("La reunión del consejo se celebró ayer en Madrid con todos los ministros.", "es"),
+    ("Il governo ha approvato ieri la nuova legge sulla scuola e sulla sanità.", "it"),
+    ("O governo aprovou ontem uma nova lei sobre a educação e a saúde pública.", "pt"),
+    ("De regering heeft gisteren een nieuwe wet aangenomen over het onderwijs.", "nl"),
+    ("NATO summit in Vilnius", None),
+    ("", None),
+    ("12 345 678 — 2024-06-01 !!!", None),
+])
+def test_detect_language(text, expected):
+    assert detect_language(text) == expected
+
+
+def test_detected_language_of_the_sample_feeds():
+    assert {a.language for a in parse("heise.atom").articles} == {"de"}
+    assert {a.language for a in parse("uolNoticias.rss").articles} == {"pt"}
+    assert {a.language for a in parse("rss-1.rss").articles} <= {"en", None}
+    text = (Path(__file__).parent / "samples" / "otan-ukraine-fr.txt").read_text(encoding="utf-8")
+    assert detect_language(text) == "fr"
 
 
 def test_author_from_rss_author_element():

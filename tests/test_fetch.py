@@ -423,3 +423,178 @@ def test_fetcher_reads_a_real_feed_end_to_end(server, fetcher):
     assert feed.problem is None
     assert len(feed.articles) == 15
     assert "simulações" in feed.articles[0].title
+
+
+# --- the guard at the connection: injected resolver, DNS rebinding, TLS --------------
+
+class Listener:
+    """A TCP listener on loopback that only counts the connections it accepts."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
+        self.sock.bind((host, 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.05)
+        self.port = self.sock.getsockname()[1]
+        self._accepted = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._accept_one()
+
+    def _accept_one(self) -> bool:
+        try:
+            conn, _ = self.sock.accept()
+        except OSError:  # timeout, or closed
+            return False
+        conn.close()
+        with self._lock:
+            self._accepted += 1
+        return True
+
+    @property
+    def accepted(self) -> int:
+        while self._accept_one():  # a connection still in the backlog counts too
+            pass
+        with self._lock:
+            return self._accepted
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sock.close()
+
+
+@pytest.fixture
+def listener() -> Iterator[Listener]:
+    s = Listener()
+    yield s
+    s.close()
+
+
+def resolver_for(table: dict[str, list[str]], calls: list[str] | None = None):
+    def resolve(host: str, port: int) -> list[str]:
+        if calls is not None:
+            calls.append(host)
+        if host not in table:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return table[host]
+    return resolve
+
+
+def test_a_name_resolving_to_a_private_address_is_refused_before_connecting(listener):
+    resolve = resolver_for({"intranet.example": ["127.0.0.1"]})
+    with HttpFetcher(resolver=resolve) as f:
+        with pytest.raises(BlockedAddressError,
+                           match=r"intranet\.example resolves to 127\.0\.0\.1, a loopback address"):
+            f.fetch(f"http://intranet.example:{listener.port}/feed")
+    assert listener.accepted == 0
+
+
+def test_the_connection_goes_to_the_address_the_resolver_gave(server):
+    server.routes["/feed"] = answer(200, b"<rss/>")
+    calls: list[str] = []
+    resolve = resolver_for({"feeds.example": ["127.0.0.1"]}, calls)
+    with HttpFetcher(resolver=resolve, allow=["127.0.0.1"]) as f:
+        result = f.fetch(f"http://feeds.example:{server.port}/feed")
+    assert result.body == b"<rss/>"
+    assert calls == ["feeds.example"]  # resolved once, by the connection itself
+    assert server.requests[-1][1]["host"] == f"feeds.example:{server.port}"
+
+
+def test_any_blocked_address_refuses_the_name():
+    resolve = resolver_for({"mixed.example": ["93.184.215.14", "10.1.2.3"]})
+    with HttpFetcher(resolver=resolve) as f:
+        with pytest.raises(BlockedAddressError, match="10.1.2.3, a private address"):
+            f.fetch("http://mixed.example/feed")
+
+
+def test_dns_rebinding_is_caught_at_the_connection(listener):
+    # The name answers an allowed address to the quick check, then a blocked one.
+    answers = iter([["127.0.0.2"], ["127.0.0.1"]])
+    resolve = lambda host, port: next(answers)  # noqa: E731
+    allow = ["127.0.0.2"]
+    url = f"http://rebind.example:{listener.port}/feed"
+    check_url(url, allow=allow, resolver=resolve)  # fooled, as any check before connecting is
+    with HttpFetcher(resolver=resolve, allow=allow) as f:
+        with pytest.raises(BlockedAddressError, match="127.0.0.1, a loopback address"):
+            f.fetch(url)
+    assert listener.accepted == 0
+
+
+def test_allowed_name_is_connected_without_the_check(server):
+    server.routes["/feed"] = answer(200, b"<rss/>")
+    resolve = resolver_for({"intranet.example": ["127.0.0.1"]})
+    with HttpFetcher(resolver=resolve, allow=["Intranet.Example"]) as f:
+        assert f.fetch(f"http://intranet.example:{server.port}/feed").body == b"<rss/>"
+
+
+def test_legacy_ipv4_forms_never_reach_the_resolver(listener):
+    calls: list[str] = []
+    with HttpFetcher(resolver=resolver_for({}, calls)) as f:
+        for host in ("2130706433", "0x7f.1", "127.1", "017700000001"):
+            with pytest.raises(BlockedAddressError, match="127.0.0.1, a loopback"):
+                f.fetch(f"http://{host}:{listener.port}/")
+    assert calls == [] and listener.accepted == 0
+
+
+def test_unresolvable_name_from_the_resolver_is_a_fetch_error():
+    with HttpFetcher(resolver=resolver_for({})) as f:
+        with pytest.raises(FetchError, match="cannot resolve nowhere.example") as info:
+            f.fetch("http://nowhere.example/feed")
+    assert not isinstance(info.value, BlockedAddressError)
+    with HttpFetcher(resolver=resolver_for({"empty.example": []})) as f:
+        with pytest.raises(FetchError, match="no address"):
+            f.fetch("http://empty.example/feed")
+
+
+# --- https: connected by IP, verified by name ----------------------------------------
+
+def self_signed(tmp_path: Path, name: str) -> tuple[Path, Path]:
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("no openssl command to make a test certificate")
+    cert, key = tmp_path / f"{name}.crt", tmp_path / f"{name}.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", f"/CN={name}", "-addext", f"subjectAltName=DNS:{name}",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    return cert, key
+
+
+@pytest.fixture
+def tls_server(tmp_path) -> Iterator[tuple[Server, list[str | None], Path]]:
+    import ssl
+
+    cert, key = self_signed(tmp_path, "feeds.example")
+    names: list[str | None] = []
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    context.sni_callback = lambda sock, name, ctx: names.append(name)
+    s = Server()
+    s.httpd.socket = context.wrap_socket(s.httpd.socket, server_side=True)
+    yield s, names, cert
+    s.close()
+
+
+def test_https_connects_to_the_checked_ip_and_verifies_the_host_name(tls_server):
+    import ssl
+
+    server, names, cert = tls_server
+    server.routes["/feed"] = answer(200, b"<rss/>")
+    trusted = ssl.create_default_context(cafile=str(cert))
+    resolve = resolver_for({"feeds.example": ["127.0.0.1"], "other.example": ["127.0.0.1"]})
+    with HttpFetcher(resolver=resolve, allow=["127.0.0.1"], ssl_context=trusted) as f:
+        assert f.fetch(f"https://feeds.example:{server.port}/feed").body == b"<rss/>"
+        assert names == ["feeds.example"]  # SNI carries the name, not the IP
+        with pytest.raises(FetchError, match="(?i)certificate|hostname"):
+            f.fetch(f"https://other.example:{server.port}/feed")  # same IP, wrong name
+    with HttpFetcher(resolver=resolve, allow=["127.0.0.1"]) as default:
+        with pytest.raises(FetchError, match="(?i)certificate"):  # not trusted by default
+            default.fetch(f"https://feeds.example:{server.port}/feed")

@@ -31,6 +31,8 @@ ROUTES = {
     "monitor.sweep": "poll",
     "monitor.match_articles": "match",
     "monitor.deliver": "deliver",
+    "monitor.deliver_digest": "deliver",
+    "monitor.flush_digests": "deliver",
 }
 # Every retry countdown and time limit stays well below this, or Redis would
 # hand the same message to a second worker while the first still holds it.
@@ -85,6 +87,11 @@ def celery_config(settings: Settings) -> dict:
                 "task": "monitor.dispatch_due_feeds",
                 "schedule": timedelta(seconds=settings.poll_tick),
                 "options": {"expires": settings.poll_tick},
+            },
+            "flush-digests": {
+                "task": "monitor.flush_digests",
+                "schedule": timedelta(seconds=30),
+                "options": {"expires": 30},
             },
             "sweep": {
                 "task": "monitor.sweep",

@@ -73,28 +73,54 @@ def poll_feed(feed_id: int) -> int:
 @app.task(name="monitor.match_articles")
 def match_articles(article_ids: list[int]) -> int:
     svc = services()
-    delivery_ids = pipeline.match_articles(article_ids, store=svc.store, matcher=svc.rules.matcher())
+    cfg = settings()
+    delivery_ids = pipeline.match_articles(article_ids, store=svc.store, matcher=svc.rules.matcher(),
+                                           channels=cfg.channels, tz=cfg.timezone)
     for d in delivery_ids:
         deliver.delay(d)
     return len(delivery_ids)
 
 
-@app.task(name="monitor.deliver", bind=True, max_retries=None)
-def deliver(self, delivery_id: int) -> bool:
-    svc = services()
+def _send_with_retries(task, send, what: str) -> bool:
+    """Run ``send(final_attempt)``; on a refusal retry with exponential backoff, then give up (dead)."""
     cfg = settings()
-    final = self.request.retries >= cfg.deliver_max_retries
+    final = task.request.retries >= cfg.deliver_max_retries
     try:
-        pipeline.deliver(delivery_id, store=svc.store, notifier=svc.notifier, tz=cfg.timezone,
-                         final_attempt=final)
+        send(final)
     except DeliveryError as e:
         if final:
-            log.error("delivery %d is dead after %d attempts: %s", delivery_id, self.request.retries + 1, e)
+            log.error("%s is dead after %d attempts: %s", what, task.request.retries + 1, e)
             return False
-        countdown = min(cfg.deliver_retry_base * 2 ** self.request.retries, 1800)
-        log.warning("delivery %d failed, retry in %.0fs: %s", delivery_id, countdown, e)
-        raise self.retry(countdown=countdown) from None
+        countdown = min(cfg.deliver_retry_base * 2 ** task.request.retries, 1800)
+        log.warning("%s failed, retry in %.0fs: %s", what, countdown, e)
+        raise task.retry(countdown=countdown) from None
     return True
+
+
+@app.task(name="monitor.deliver", bind=True, max_retries=None)
+def deliver(self, delivery_id: int) -> bool:
+    svc, cfg = services(), settings()
+    return _send_with_retries(self, lambda final: pipeline.deliver(
+        delivery_id, store=svc.store, notifier=svc.notifier, tz=cfg.timezone, final_attempt=final),
+        f"delivery {delivery_id}")
+
+
+@app.task(name="monitor.deliver_digest", bind=True, max_retries=None)
+def deliver_digest(self, digest_id: int) -> bool:
+    svc, cfg = services(), settings()
+    return _send_with_retries(self, lambda final: pipeline.deliver_digest(
+        digest_id, store=svc.store, notifier=svc.notifier, tz=cfg.timezone, final_attempt=final),
+        f"digest {digest_id}")
+
+
+@app.task(name="monitor.flush_digests")
+def flush_digests() -> int:
+    """Send the digests that are due (held alerts: digest mode, throttle overflow, quiet hours)."""
+    svc, cfg = services(), settings()
+    made = pipeline.due_digests(store=svc.store, channels=cfg.channels, tz=cfg.timezone)
+    for d in made:
+        deliver_digest.delay(d)
+    return len(made)
 
 
 @app.task(name="monitor.sweep")
