@@ -63,6 +63,7 @@ class Settings(BaseModel):
     channels: dict[str, ChannelSpec] = Field(
         default_factory=dict, description="channel name -> apprise URL (or {url, mode, digest, quiet_hours})")
     timezone: str = Field("UTC", description="time zone of the times shown in alerts")
+    templates: Path | None = Field(None, description="folder of alert templates overriding the shipped ones")
     poll_tick: float = Field(10.0, gt=0, description="seconds between two looks for feeds due to poll")
     default_interval: int = Field(900, ge=10, description="seconds between two polls of a feed")
     allow_networks: list[str] = Field(default_factory=list,
@@ -233,7 +234,7 @@ def load_settings(config_file: str | os.PathLike | None = None, *,
         data = dict(doc.data or {})
         validate(Settings, doc, data)  # located errors for the file's own values
         base = p.resolve().parent
-        for key in ("data_dir", "rules_path", "feeds_path"):
+        for key in ("data_dir", "rules_path", "feeds_path", "templates"):
             if key in data and not Path(str(data[key])).is_absolute():
                 data[key] = str(base / str(data[key]))
     env = _env_overrides(environ)

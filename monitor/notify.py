@@ -5,13 +5,34 @@ becomes a :class:`DeliveryError` carrying apprise's own reason (from the logs of
 that one call), with every secret removed, so the caller can retry. Channel
 URLs are checked when configuration loads and are never printed except in
 apprise's privacy form.
+
+What this adapter adds on top of apprise, because apprise does not do it:
+
+- Secrets stay out of logs. apprise logs webhook URLs, tokens and headers at
+  DEBUG, and urllib3 logs request paths (which hold Mattermost, Gotify or
+  Rocket.Chat tokens). A filter on those loggers rewrites every record with the
+  configured secrets, and the secrets apprise itself masks in its privacy URLs,
+  replaced by ``****``, before any handler sees it.
+- apprise's Markdown-to-HTML conversion keeps raw HTML. A Markdown body bound
+  for a channel that shows HTML has every unescaped ``<`` escaped first, so no
+  tag can come out of it whatever produced the Markdown.
+- Chat mentions never ping. apprise's Discord plugin turns ``@everyone``,
+  ``<@123>`` and ``<@&123>`` found in the body into live pings; text and
+  Markdown bodies and every title get a zero-width space after each ``@`` and
+  after ``<`` before ``@ ! # &``, which breaks every mention syntax (Discord,
+  Slack, Mattermost, Rocket.Chat) and stays invisible.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
-from collections.abc import Mapping, Sequence
+import re
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from difflib import SequenceMatcher
 from typing import Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import apprise
 
@@ -20,6 +41,17 @@ from .types import RenderedAlert
 
 log = logging.getLogger(__name__)
 _FORMATS = {"text", "markdown", "html"}
+# Loggers that write what apprise sends: its own, and urllib3's request lines.
+SECRET_LOGGERS = ("apprise", "urllib3.connectionpool")
+# Services apprise declares as text-first whose clients render every message as
+# Markdown anyway: escaped Markdown reads better there than unescaped text.
+_MARKDOWN_CLIENTS = {"Discord", "Mattermost"}
+
+ZWSP = "\u200b"
+_MENTION = re.compile(f"@(?!{ZWSP})|<(?=[@!#&])")
+# A "<" preceded by an even number of backslashes is not escaped.
+_RAW_ANGLE = re.compile(r"(?<!\\)((?:\\\\)*)<")
+_URL_PARTS = re.compile(r"([/?&=:@#,])")
 
 
 class Notifier(Protocol):
@@ -29,20 +61,125 @@ class Notifier(Protocol):
 
 def redact(text: str, secrets: Sequence[str]) -> str:
     """``text`` with every secret value replaced by ****."""
-    for s in secrets:
+    for s in sorted(secrets, key=len, reverse=True):  # longest first: a secret may hold another
         if s and len(s) >= 3:
             text = text.replace(s, "****")
     return text
 
 
+def defuse_mentions(text: str) -> str:
+    """``text`` with a zero-width space after each ``@`` and after ``<`` before
+    ``@ ! # &``, so no chat service reads a mention in it. Idempotent."""
+    return _MENTION.sub(lambda m: m.group() + ZWSP, text)
+
+
+def escape_raw_html(markdown: str) -> str:
+    """Markdown with every unescaped ``<`` backslash-escaped, so a Markdown-to-HTML
+    converter that passes raw HTML through (apprise's does) emits none."""
+    return _RAW_ANGLE.sub(lambda m: m.group(1) + "\\<", markdown)
+
+
+class _RedactSecrets(logging.Filter):
+    """Rewrites every record of the loggers it is on with the secrets masked.
+
+    One instance serves every notifier in the process; secrets only ever accumulate.
+    """
+
+    def __init__(self):
+        super().__init__("")
+        self._lock = threading.Lock()
+        self._secrets: tuple[str, ...] = ()
+
+    def add(self, secrets: Iterable[str]) -> None:
+        with self._lock:
+            merged = set(self._secrets) | {s for s in secrets if s and len(s) >= 3}
+            self._secrets = tuple(sorted(merged, key=len, reverse=True))
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        secrets = self._secrets
+        if not secrets:
+            return True
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record: let logging report it, without its args
+            message, record.args = str(record.msg), ()
+        clean = redact(message, secrets)
+        if clean != message or record.args:
+            record.msg, record.args = clean, ()
+        if record.exc_info:
+            # Formatters reuse exc_text; the traceback may quote the URL.
+            text = record.exc_text or logging.Formatter().formatException(record.exc_info)
+            record.exc_text, record.exc_info = redact(text, secrets), None
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text, secrets)
+        return True
+
+
+_FILTER = _RedactSecrets()
+
+
+def _install_filter(secrets: Iterable[str]) -> None:
+    _FILTER.add(secrets)
+    for name in SECRET_LOGGERS:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
+
+
+def _url_secrets(url: str) -> set[str]:
+    """The password of ``url`` and its Basic-auth form, before apprise parses it."""
+    found: set[str] = set()
+    try:
+        parts = urlsplit(url)
+        user, password = parts.username, parts.password
+    except ValueError:
+        return found
+    if password:
+        for p in {password, unquote(password)}:
+            found.add(p)
+            creds = f"{unquote(user or '')}:{p}".encode()
+            found.add(base64.b64encode(creds).decode("ascii"))
+    return found
+
+
+def _masked_secrets(plugin) -> set[str]:
+    """The parts of the plugin's URL that apprise masks in its privacy form."""
+    full = _URL_PARTS.split(plugin.url(privacy=False))
+    masked = _URL_PARTS.split(plugin.url(privacy=True))
+    found: set[str] = set()
+    if len(full) == len(masked):
+        pairs = [(a, b) for a, b in zip(full, masked) if a != b]
+        differing = [a for a, _ in pairs]
+    else:
+        differing = []
+        for op, i1, i2, _, _ in SequenceMatcher(None, full, masked, autojunk=False).get_opcodes():
+            if op in ("replace", "delete"):
+                differing += full[i1:i2]
+    for part in differing:
+        found |= {part, unquote(part)}
+    return found
+
+
 class AppriseNotifier:
-    """One apprise plugin per named channel, built once."""
+    """One apprise plugin per named channel, built once.
+
+    ``secrets`` are values that must never be shown (those taken from the
+    environment into channel URLs); with the parts apprise masks in each URL's
+    privacy form, they are removed from every record of the ``apprise`` and
+    ``urllib3.connectionpool`` loggers (a filter this constructor installs) and
+    from every error raised. Raises ConfigError when apprise cannot use a URL.
+    """
 
     def __init__(self, channels: Mapping[str, str], *, secrets: Sequence[str] = (),
                  timeout: float = 30.0, locate=None):
-        self._secrets = tuple(secrets)
+        found = set(secrets)
+        for url in channels.values():
+            found |= _url_secrets(url)
+        # Installed before apprise parses the URLs: it logs some of them as it does.
+        _install_filter(found)
         self._timeout = timeout
         self._plugins: dict[str, apprise.plugins.NotifyBase] = {}
+        self._explicit: dict[str, str] = {}
         for name, url in channels.items():
             plugin = apprise.Apprise.instantiate(url)
             if plugin is None:
@@ -51,7 +188,13 @@ class AppriseNotifier:
                 raise ConfigError(f"apprise cannot use this URL (scheme {scheme!r}): check its form "
                                   f"at https://github.com/caronc/apprise/wiki", field=f"channels.{name}",
                                   **where)
+            found |= _masked_secrets(plugin)
             self._plugins[name] = plugin
+            explicit = _query_format(url)
+            if explicit in _FORMATS:
+                self._explicit[name] = explicit
+        _install_filter(found)
+        self._secrets = tuple(sorted(found, key=len, reverse=True))
 
     @property
     def names(self) -> list[str]:
@@ -68,16 +211,47 @@ class AppriseNotifier:
             raise DeliveryError("no such channel is configured", channel=channel) from None
 
     def format_for(self, channel: str) -> str:
-        """The body format the channel shows best: "html", "markdown" or "text"."""
-        fmt = str(self._plugin(channel).resolve_format(None).value)
-        return fmt if fmt in _FORMATS else "text"
+        """The body format the channel shows best: "html", "markdown" or "text".
+
+        A ``format=`` in the channel URL wins. Otherwise the format apprise
+        declares first for the service: "html" for email (and Telegram, whose
+        HTML apprise reduces to the tags it accepts), "markdown" for services
+        that take Markdown (Slack, Rocket.Chat...) and for Discord and
+        Mattermost, which render every message as Markdown; "text" for the rest.
+        """
+        plugin = self._plugin(channel)
+        if channel in self._explicit:
+            return self._explicit[channel]
+        native = str(plugin.resolve_format(None).value)
+        if native in ("html", "markdown"):
+            return native
+        if plugin.service_name in _MARKDOWN_CLIENTS:
+            return "markdown"
+        return "text"
+
+    def prepare(self, channel: str, alert: RenderedAlert) -> RenderedAlert:
+        """The alert exactly as :meth:`send` hands it to apprise: mentions defused in
+        the title and in text and Markdown bodies, and raw HTML escaped in a
+        Markdown body that apprise would convert to HTML for this channel."""
+        plugin = self._plugin(channel)
+        body, fmt = alert.body, alert.body_format
+        if fmt not in _FORMATS:
+            raise ValueError(f"unknown body format {fmt!r}")
+        if fmt != "html":
+            body = defuse_mentions(body)
+        title = defuse_mentions(alert.title)
+        if fmt == "markdown" and str(plugin.resolve_format(fmt).value) == "html":
+            body = escape_raw_html(body)
+            title = escape_raw_html(title)  # a title blended into the body is converted too
+        return RenderedAlert(title=title, body=body, body_format=fmt)
 
     def send(self, channel: str, alert: RenderedAlert) -> None:
         """Send one alert. Raises DeliveryError with apprise's reason on failure."""
         plugin = self._plugin(channel)
+        ready = self.prepare(channel, alert)
         a = apprise.Apprise()
         a.add(plugin)
-        result = a.notify(body=alert.body, title=alert.title, body_format=alert.body_format,
+        result = a.notify(body=ready.body, title=ready.title, body_format=ready.body_format,
                           timeout=self._timeout, log_level=logging.WARNING)
         if result:
             return
@@ -86,3 +260,11 @@ class AppriseNotifier:
         if len(reasons) > 1 and reasons[0] != reason:
             reason = f"{reasons[0]}; {reason}"
         raise DeliveryError(redact(" ".join(reason.split()), self._secrets), channel=channel)
+
+
+def _query_format(url: str) -> str | None:
+    try:
+        values = parse_qs(urlsplit(url).query).get("format")
+    except ValueError:
+        return None
+    return values[-1].lower() if values else None

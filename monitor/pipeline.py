@@ -169,7 +169,7 @@ def due_digests(*, store: Store, channels: Mapping[str, ChannelSpec], tz: str = 
 
 
 def deliver_digest(digest_id: int, *, store: Store, notifier: Notifier, tz: str = "UTC",
-                   final_attempt: bool = False) -> DeliveryResult:
+                   final_attempt: bool = False, templates=None) -> DeliveryResult:
     """Render and send one digest, recording the outcome (see :func:`deliver`)."""
     job = store.digest_job(digest_id)
     if job is None:
@@ -178,7 +178,8 @@ def deliver_digest(digest_id: int, *, store: Store, notifier: Notifier, tz: str 
     if not store.begin_digest(digest_id):
         return DeliveryResult(channel=channel, ok=True, reason="already sent or being sent")
     try:
-        rendered = render.render_digest(channel, alerts, notifier.format_for(channel), tz=tz, held_reason=reason)
+        rendered = render.render_digest(channel, alerts, notifier.format_for(channel), tz=tz,
+                                        held_reason=reason, templates=templates)
         notifier.send(channel, rendered)
     except DeliveryError as e:
         store.finish_digest(digest_id, ok=False, error=e.reason, dead=final_attempt)
@@ -189,7 +190,7 @@ def deliver_digest(digest_id: int, *, store: Store, notifier: Notifier, tz: str 
 
 
 def deliver(delivery_id: int, *, store: Store, notifier: Notifier, tz: str = "UTC",
-            final_attempt: bool = False) -> DeliveryResult:
+            final_attempt: bool = False, templates=None) -> DeliveryResult:
     """Render and send one delivery, recording the outcome.
 
     Sends nothing when the delivery was already sent (a duplicate message or
@@ -202,7 +203,7 @@ def deliver(delivery_id: int, *, store: Store, notifier: Notifier, tz: str = "UT
     if not store.begin_delivery(delivery_id):
         return DeliveryResult(channel=job.channel, ok=True, reason=f"already {job.status}")
     try:
-        rendered = render.render_alert(job.alert, notifier.format_for(job.channel), tz=tz)
+        rendered = render.render_alert(job.alert, notifier.format_for(job.channel), tz=tz, templates=templates)
         notifier.send(job.channel, rendered)
     except DeliveryError as e:
         store.finish_delivery(delivery_id, ok=False, error=e.reason, dead=final_attempt)

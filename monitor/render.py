@@ -1,14 +1,24 @@
 """Rendering alerts for channels: the snippet, escaping, and the three body formats.
 
-Pure core: these functions touch nothing outside themselves (the only thing they
-read is the time-zone database, through :mod:`zoneinfo`). They never import
+Pure core: these functions touch nothing outside themselves except what they
+read: the time-zone database (through :mod:`zoneinfo`) and the Jinja2 templates,
+shipped in ``monitor/templates/`` or found in a user folder. They never import
 celery, sqlalchemy, httpx or apprise.
+
+Bodies are laid out by templates a user can override: ``alert.txt``,
+``alert.md``, ``alert.html``, ``digest.txt``, ``digest.md`` and ``digest.html``.
+A file of the same name in the ``templates`` folder passed to :func:`render_alert`
+or :func:`render_digest` wins; the shipped ones stay reachable as
+``default/alert.html`` (to ``{% extends %}`` or ``{% include %}`` them).
 
 Article titles, texts and links are untrusted. Every piece of them is made inert
 for the format it goes into: HTML-escaped for ``html``, every Markdown control
 character backslash-escaped for ``markdown``, and in every format chat mentions
 (``@everyone``, ``<!here>``, ``<@&123>``...) are broken by a zero-width space
 after ``@`` and ``<``. Links are rendered only for ``http`` and ``https``.
+Templates only ever receive values already made inert for their format (for
+HTML they are :class:`markupsafe.Markup` and autoescaping is on), never the raw
+article, so no template can show article markup as markup by accident.
 """
 
 from __future__ import annotations
@@ -16,19 +26,28 @@ from __future__ import annotations
 import html
 import re
 from bisect import bisect_left
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import jinja2
+from markupsafe import Markup
 
 from monitor.errors import ConfigError
 from monitor.types import AlertContent, Hit, RenderedAlert
 
 __all__ = [
+    "DIGEST_MAX_ITEMS",
     "ELLIPSIS",
     "FORMATS",
+    "TEMPLATE_NAMES",
     "TITLE_MAX",
     "render_alert",
+    "render_digest",
     "render_test_message",
     "snippet",
 ]
@@ -37,6 +56,11 @@ FORMATS = ("text", "markdown", "html")
 ELLIPSIS = "\u2026"
 TITLE_MAX = 80  # characters in RenderedAlert.title: a mail subject or a chat heading
 ZWSP = "\u200b"
+DIGEST_MAX_ITEMS = 50  # items a digest shows in full; the rest are counted
+DIGEST_SNIPPET_WIDTH = 160
+# The template file of each kind of message, per format.
+TEMPLATE_NAMES = {(kind, fmt): f"{kind}.{ext}" for kind in ("alert", "digest")
+                  for fmt, ext in (("text", "txt"), ("markdown", "md"), ("html", "html"))}
 
 _NON_SPACE = re.compile(r"\S+")
 _SPACES = re.compile(r"\s+")
@@ -324,35 +348,159 @@ def _lines(fmt: str, heading: str, fields: list[tuple[str, str]], quote_: str) -
     return body
 
 
-def render_alert(alert: AlertContent, fmt: str, *, tz: str = "UTC") -> RenderedAlert:
+# -- templates ------------------------------------------------------------------------
+
+_SHIPPED = jinja2.PackageLoader("monitor", "templates")
+
+
+@lru_cache(maxsize=16)
+def _environment(folder: str | None) -> jinja2.Environment:
+    loaders: list[jinja2.BaseLoader] = []
+    if folder is not None:
+        loaders.append(jinja2.FileSystemLoader(folder))
+    loaders += [_SHIPPED, jinja2.PrefixLoader({"default": _SHIPPED})]
+    return jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        # HTML templates escape whatever they are given that is not Markup already.
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "htm"),
+                                            default_for_string=False, default=False),
+        undefined=jinja2.StrictUndefined,  # a misspelt variable is an error, not a blank
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+        auto_reload=True,
+    )
+
+
+def _folder(templates: str | Path | None) -> str | None:
+    if templates is None:
+        return None
+    path = Path(templates).expanduser()
+    if not path.is_dir():
+        raise ConfigError(f"template folder {str(path)!r} does not exist", field="templates")
+    return str(path.resolve())
+
+
+def _render_template(kind: str, fmt: str, templates: str | Path | None, context: dict) -> str:
+    name = TEMPLATE_NAMES[(kind, fmt)]
+    try:
+        body = _environment(_folder(templates)).get_template(name).render(context)
+    except jinja2.TemplateError as e:
+        where = getattr(e, "filename", None) or name
+        line = getattr(e, "lineno", None)
+        raise ConfigError(f"template {name}: {e}", path=where, line=line, field="templates") from e
+    return body.strip("\n").rstrip()
+
+
+def _markup(value: str, fmt: str):
+    """A value already rendered for ``fmt``: Markup for HTML, so autoescaping keeps it."""
+    return Markup(value) if fmt == "html" else value
+
+
+def _alert_context(alert: AlertContent, fmt: str, zone: ZoneInfo, width: int) -> dict:
+    """What a template may show of one alert, every value already inert for ``fmt``."""
+    article_title = _clean(alert.title) or "(untitled)"
+    rule = _clean(alert.rule)
+    terms = [_text_of(t, fmt) for t in (_clean(t) for t in alert.terms) if t]
+    excerpt = "".join(_highlight(chunk, fmt) if highlighted else _text_of(chunk, fmt)
+                      for chunk, highlighted in snippet(alert.text, alert.hits, width=width))
+    url, _ = _safe_link(alert.link)
+    m = lambda v: _markup(v, fmt)  # noqa: E731
+    return {
+        "title": m(_text_of(article_title, fmt)),
+        "feed": m(_text_of(_clean(alert.feed) or "(unknown feed)", fmt)),
+        "published": m(_text_of(_format_time(alert.published, zone), fmt)),
+        "rule": m(_text_of(rule, fmt)),
+        "terms": m(", ".join(terms) or _text_of("(none)", fmt)),
+        "term_list": [m(t) for t in terms],
+        "link": m(_link_of(alert.link, fmt)),
+        # The bare http(s) URL, percent-encoded (HTML-escaped for html), or "".
+        "url": m(_escape_html(url) if url and fmt == "html" else (url or "")),
+        "snippet": m(excerpt),
+        "format": fmt,
+    }
+
+
+def render_alert(alert: AlertContent, fmt: str, *, tz: str = "UTC",
+                 templates: str | Path | None = None) -> RenderedAlert:
     """Render ``alert`` as a message body in ``fmt`` ("text", "markdown" or "html").
 
     The body shows the article title, the feed, the published time in ``tz``, the
     rule, the matched terms, the link (http and https only) and a snippet of the
     text with the hits highlighted (``«term»``, ``**term**``, ``<mark>term</mark>``).
+    It is laid out by the template ``alert.txt``, ``alert.md`` or ``alert.html``,
+    taken from the ``templates`` folder when it has one, else the shipped one.
     The returned title is plain one-line text, ``[rule] article title`` cut to
     ``TITLE_MAX`` characters, with mentions, tags and Markdown links broken so that
     it is inert whatever a channel does with it.
 
-    Raises ConfigError (a ValueError) for an unknown ``fmt`` or time zone.
+    Raises ConfigError (a ValueError) for an unknown ``fmt`` or time zone, a
+    ``templates`` folder that does not exist, or a template that fails.
     """
     _check_format(fmt)
     zone = _zone(tz)
-    article_title = _clean(alert.title) or "(untitled)"
-    rule = _clean(alert.rule)
-    title = _inert(_truncate(f"[{rule}] {article_title}", TITLE_MAX))
+    title = _inert(_truncate(f"[{_clean(alert.rule)}] {_clean(alert.title) or '(untitled)'}", TITLE_MAX))
+    context = _alert_context(alert, fmt, zone, 280)
+    body = _render_template("alert", fmt, templates, context)
+    return RenderedAlert(title=title, body=body, body_format=fmt)
 
-    terms = ", ".join(_text_of(t, fmt) for t in (_clean(t) for t in alert.terms) if t)
-    excerpt = "".join(_highlight(chunk, fmt) if highlighted else _text_of(chunk, fmt)
-                      for chunk, highlighted in snippet(alert.text, alert.hits))
-    fields = [
-        ("Feed", _text_of(_clean(alert.feed) or "(unknown feed)", fmt)),
-        ("Published", _text_of(_format_time(alert.published, zone), fmt)),
-        ("Rule", _text_of(rule, fmt)),
-        ("Terms", terms or _text_of("(none)", fmt)),
-        ("Link", _link_of(alert.link, fmt)),
-    ]
-    body = _lines(fmt, _text_of(article_title, fmt), fields, excerpt)
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}{'es' if word.endswith('ch') else 's'}"
+
+
+def _newest_first(alerts: Sequence[AlertContent]) -> list[AlertContent]:
+    def key(a: AlertContent):
+        published = a.published
+        if published is not None and published.tzinfo is None:
+            published = published.replace(tzinfo=timezone.utc)
+        return (published is None, -(published.timestamp() if published else 0.0))
+
+    return sorted(alerts, key=key)  # stable: equal times keep their order
+
+
+def render_digest(channel: str, alerts: Sequence[AlertContent], fmt: str, *, tz: str = "UTC",
+                  period: str = "", held_reason: str = "",
+                  templates: str | Path | None = None) -> RenderedAlert:
+    """Render one message grouping ``alerts`` for ``channel`` in ``fmt``.
+
+    The body opens with the number of matches per rule, most first
+    (``otan: 31, ukraine: 12, climat: 7``), then lists the alerts newest first
+    (undated ones last), each with its title, feed, time in ``tz``, rule, link
+    and a short snippet. Only the first ``DIGEST_MAX_ITEMS`` are listed; the rest
+    are counted ("…and 12 more matches"). ``period`` (e.g. "08:00-09:00") and
+    ``held_reason`` (e.g. "quiet hours") are shown when given. It is laid out by
+    ``digest.txt``, ``digest.md`` or ``digest.html`` (see :func:`render_alert`).
+    The title is ``[digest] 50 matches for 3 rules``, plain and inert.
+
+    Raises ConfigError (a ValueError) for an unknown ``fmt`` or time zone, a
+    ``templates`` folder that does not exist, or a template that fails.
+    """
+    _check_format(fmt)
+    zone = _zone(tz)
+    ordered = _newest_first(alerts)
+    per_rule = Counter(_clean(a.rule) for a in ordered)
+    counts = sorted(per_rule.items(), key=lambda kv: (-kv[1], kv[0]))
+    total = len(ordered)
+    summary = f"{_plural(total, 'match')} for {_plural(len(per_rule), 'rule')}"
+    shown = ordered[:DIGEST_MAX_ITEMS]
+    more = total - len(shown)
+    m = lambda v: _markup(v, fmt)  # noqa: E731
+    context = {
+        "channel": m(_text_of(_clean(channel), fmt)),
+        "summary": m(_text_of(summary if total else "no matches", fmt)),
+        "total": total,
+        "period": m(_text_of(_clean(period), fmt)),
+        "held_reason": m(_text_of(_clean(held_reason), fmt)),
+        "counts": [{"rule": m(_text_of(rule, fmt)), "count": n} for rule, n in counts],
+        "counts_line": m(", ".join(f"{_text_of(rule, fmt)}: {n}" for rule, n in counts)),
+        "items": [_alert_context(a, fmt, zone, DIGEST_SNIPPET_WIDTH) for a in shown],
+        "more": more,
+        "and_more": m(_text_of(f"{ELLIPSIS}and {_plural(more, 'more match')} not shown.", fmt)),
+        "format": fmt,
+    }
+    title = _inert(_truncate(f"[digest] {summary if total else 'no matches'}", TITLE_MAX))
+    body = _render_template("digest", fmt, templates, context)
     return RenderedAlert(title=title, body=body, body_format=fmt)
 
 

@@ -103,8 +103,20 @@ class Services:
         return True
 
     def check(self) -> None:
-        """Fail fast on bad configuration: rules, channels, feeds and database."""
+        """Fail fast on bad configuration: rules, channels, feeds, templates and database."""
         self.notifier
+        if self.settings.templates is not None:
+            from datetime import datetime, timezone
+
+            from .render import render_alert, render_digest
+            from .types import AlertContent, Hit
+
+            sample = AlertContent(rule="r", terms=("OTAN",), title="OTAN", link="https://example.org/",
+                                  feed="f", published=datetime.now(timezone.utc), text="OTAN",
+                                  hits=(Hit("text", 0, 4, "OTAN"),))
+            for fmt in ("text", "markdown", "html"):  # a broken user template fails here, not at send time
+                render_alert(sample, fmt, templates=self.settings.templates)
+                render_digest("c", [sample], fmt, templates=self.settings.templates)
         self.rules.matcher()
         load_feeds(self.settings.feeds_path)
         self.store

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -15,11 +15,14 @@ from hypothesis import strategies as st
 
 from monitor.errors import ConfigError
 from monitor.render import (
+    DIGEST_MAX_ITEMS,
     ELLIPSIS,
     FORMATS,
+    TEMPLATE_NAMES,
     TITLE_MAX,
     ZWSP,
     render_alert,
+    render_digest,
     render_test_message,
     snippet,
 )
@@ -495,6 +498,142 @@ def test_http_links_cannot_break_out(link, shown):
         assert all(" " not in h and "(" not in h and '"' not in h for h in hrefs)
     else:
         assert [h.replace("%28", "(").replace("%29", ")") for h in hrefs] == [shown]
+
+
+# -- digests ---------------------------------------------------------------------------
+
+
+def _digest_alerts(counts: dict[str, int], payload: str = "x") -> list[AlertContent]:
+    """Alerts for each rule, one minute apart, every seventh undated."""
+    alerts, i = [], 0
+    base = datetime(2024, 5, 1, 6, 0, tzinfo=timezone.utc)
+    for rule, n in counts.items():
+        for _ in range(n):
+            a = hostile_alert(payload)
+            published = None if i % 7 == 3 else base + timedelta(minutes=i)
+            alerts.append(AlertContent(**{**a.__dict__, "rule": rule, "title": f"T{i:02d} {payload}",
+                                          "published": published}))
+            i += 1
+    return alerts
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_digest_counts_per_rule_newest_first_and_capped(fmt):
+    alerts = _digest_alerts({"ukraine": 20, "otan": 31, "climat": 9})
+    rendered = render_digest("desk", alerts, fmt, tz="Europe/Paris", period="08:00-09:00",
+                             held_reason="quiet hours")
+    assert rendered.title == "[digest] 60 matches for 3 rules"
+    assert rendered.body_format == fmt
+    seen = rendered_text(rendered.body, fmt)
+    assert "otan: 31, ukraine: 20, climat: 9" in seen
+    assert "08:00-09:00" in seen and "quiet hours" in seen and "desk" in seen
+    shown = [int(n) for n in re.findall(r"\bT(\d\d)\b", seen)]
+    assert len(shown) == DIGEST_MAX_ITEMS
+    assert "10 more matches" in seen
+    dated = [a for a in alerts if a.published is not None]
+    newest = sorted(dated, key=lambda a: a.published, reverse=True)
+    assert shown == [int(a.title[1:3]) for a in newest][:DIGEST_MAX_ITEMS]
+    if fmt == "html":
+        assert "<mark>OTAN</mark>" in rendered.body
+    if fmt == "markdown":
+        assert "**OTAN**" in rendered.body
+
+
+def test_digest_puts_undated_matches_last():
+    alerts = _digest_alerts({"otan": 8})
+    body = render_digest("desk", alerts, "text").body
+    assert body.index("T07") < body.index("unknown date")
+    assert body.rstrip().splitlines()[-4].startswith("8. T03")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_digest_of_one_and_of_none(fmt):
+    one = render_digest("desk", _digest_alerts({"otan": 1}), fmt)
+    assert one.title == "[digest] 1 match for 1 rule"
+    assert "more" not in rendered_text(one.body, fmt)
+    none = render_digest("desk", [], fmt)
+    assert none.title == "[digest] no matches"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("payload", HOSTILE)
+def test_hostile_text_is_inert_in_digests(payload, fmt):
+    alerts = _digest_alerts({"otan": 2, f"r {payload}": 1}, payload)
+    rendered = render_digest(f"desk {payload}", alerts, fmt, held_reason=payload, period=payload)
+    _assert_no_mentions(rendered.title)
+    assert not _Elements(rendered.title).tags
+    if fmt == "text":
+        _assert_no_mentions(rendered.body)
+        assert "](" not in rendered.body
+        return
+    source = markdown_to_html(rendered.body) if fmt == "markdown" else rendered.body
+    elements = _Elements(source)
+    for tag, attrs in elements.tags:
+        assert tag in ALLOWED_TAGS | {"br"}, (tag, source)
+        for name, value in attrs:
+            assert tag == "a" and name == "href" and re.match(r"https?://", value or ""), (tag, name)
+    assert [t for t, _ in elements.tags].count("a") == 3
+    _assert_no_mentions(elements.raw)
+    assert payload.replace("\u202e", "").replace("\u202c", "") in re.sub(r"\\([<|~])", r"\1", elements.plain)
+
+
+# -- templates a user can override -------------------------------------------------------
+
+
+def test_every_template_ships_with_the_package():
+    folder = Path(__file__).parent.parent / "monitor" / "templates"
+    assert {p.name for p in folder.iterdir() if not p.name.startswith(".")} >= set(TEMPLATE_NAMES.values())
+
+
+def test_a_user_template_wins_and_the_others_stay_shipped(tmp_path, alert):
+    (tmp_path / "alert.txt").write_text("CUSTOM {{ rule }} | {{ title }} | {{ link }}\n", encoding="utf-8")
+    assert render_alert(alert, "text", templates=tmp_path).body == f"CUSTOM otan | {TITLE} | {LINK}"
+    assert render_alert(alert, "html", templates=tmp_path).body == render_alert(alert, "html").body
+    assert render_alert(alert, "text", templates=str(tmp_path)).body.startswith("CUSTOM")
+
+
+@pytest.mark.parametrize("payload", HOSTILE)
+def test_a_user_html_template_cannot_show_article_markup(tmp_path, payload):
+    # Even |safe and a hand-made attribute: values arrive escaped.
+    (tmp_path / "alert.html").write_text(
+        '<div title="{{ title }}">{{ title|safe }}</div><p>{{ feed }} {{ snippet }}</p>{{ link }}'
+        '<p>{% for t in term_list %}{{ t }}{% endfor %}</p>', encoding="utf-8")
+    body = render_alert(hostile_alert(payload), "html", templates=tmp_path).body
+    elements = _Elements(body)
+    assert {t for t, _ in elements.tags} <= {"div", "p", "a", "mark"}
+    assert not [n for _, attrs in elements.tags for n, _ in attrs if n.startswith("on")]
+    _assert_no_mentions(elements.raw)
+
+
+@pytest.mark.parametrize("payload", HOSTILE)
+def test_a_user_markdown_template_gets_escaped_values(tmp_path, payload):
+    (tmp_path / "alert.md").write_text("## {{ title }}\n\n{{ feed }}: {{ snippet }} ({{ url }})\n",
+                                       encoding="utf-8")
+    body = render_alert(hostile_alert(payload), "markdown", templates=tmp_path).body
+    source = markdown_to_html(body)
+    assert not [t for t, _ in _Elements(source).tags if t not in ("h2", "p", "strong", "a")]
+    assert "javascript" not in "".join(v or "" for _, a in _Elements(source).tags for _, v in a)
+    _assert_no_mentions(_Elements(source).raw)
+
+
+def test_a_user_template_can_extend_the_shipped_one(tmp_path, alert):
+    (tmp_path / "alert.txt").write_text('{% include "default/alert.txt" %}\n-- sent by the desk',
+                                        encoding="utf-8")
+    body = render_alert(alert, "text", templates=tmp_path).body
+    assert body.startswith(render_alert(alert, "text").body) and body.endswith("-- sent by the desk")
+    (tmp_path / "digest.md").write_text("{{ summary }} / {{ counts_line }} / {{ items|length }}")
+    assert render_digest("d", [alert], "markdown", templates=tmp_path).body == "1 match for 1 rule / otan: 1 / 1"
+
+
+def test_template_mistakes_are_configuration_errors(tmp_path, alert):
+    with pytest.raises(ConfigError, match="does not exist"):
+        render_alert(alert, "text", templates=tmp_path / "missing")
+    (tmp_path / "alert.txt").write_text("{{ titel }}")
+    with pytest.raises(ConfigError, match="titel"):
+        render_alert(alert, "text", templates=tmp_path)
+    (tmp_path / "alert.md").write_text("{% if %}")
+    with pytest.raises(ConfigError, match="alert.md"):
+        render_alert(alert, "markdown", templates=tmp_path)
 
 
 # -- test message ----------------------------------------------------------------------
