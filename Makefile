@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install clean
+.PHONY: run test install clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,13 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/monitor run
 
-test: $(STAMP)
+# The browser tests drive Debian's chromium; install it when missing and we may.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	  && apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1; } || \
+	  echo "note: chromium not installed; the browser tests will be skipped"
+
+test: $(STAMP) browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:

@@ -353,6 +353,11 @@ def alerts_retry(ctx, status, ids):
     click.echo(f"requeued {len(found)} deliver{'y' if len(found) == 1 else 'ies'}")
 
 
+from .cli_web import web  # noqa: E402
+
+cli.add_command(web)
+
+
 def main(argv=None) -> None:
     """Entry point: run the CLI, turning MonitorError into one line on stderr."""
     try:

@@ -24,7 +24,8 @@ CONDITIONS = {"service_started", "service_healthy", "service_completed_successfu
 # comment of docker-compose.yml must name them.
 USER_FILES = {"feeds.yaml", "monitor.yaml"}
 SECRET_NAME = re.compile(r"PASSWORD|TOKEN|SECRET|WEBHOOK|API_?KEY", re.I)
-REFERENCE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::?-(?P<default>[^}]*))?\}")
+# ${VAR}, ${VAR:-default}, ${VAR-default}, and ${VAR:?error} / ${VAR?error} (required, no default)
+REFERENCE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::?(?:-(?P<default>[^}]*)|\?[^}]*))?\}")
 
 
 @pytest.fixture(scope="module")
