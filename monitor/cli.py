@@ -286,6 +286,32 @@ from .cli_rules import rules  # noqa: E402
 cli.add_command(rules)
 
 
+# -- stories ----------------------------------------------------------------------
+
+
+@cli.group()
+def stories():
+    """Stories: the same news across feeds and outlets, grouped."""
+
+
+@stories.command("list")
+@click.option("--hours", type=float, default=48, show_default=True, help="stories seen in the last N hours")
+@click.option("--limit", type=int, default=20, show_default=True)
+@click.pass_context
+def stories_list(ctx, hours, limit):
+    """Recent stories, newest first, with their sources."""
+    from datetime import datetime, timedelta, timezone
+
+    since = datetime.now(timezone.utc) - timedelta(hours=hours) if hours else None
+    rows = _services(ctx).store.stories(since=since, limit=limit)
+    if not rows:
+        click.echo("no stories yet")
+    for r in rows:
+        when = r.last_seen.strftime("%Y-%m-%d %H:%M") if r.last_seen else ""
+        click.echo(f"{r.story_id:>6}  {when}  {r.articles} article(s)  {r.title[:90]}")
+        click.echo(f"        sources: {', '.join(r.sources)}")
+
+
 # -- channels --------------------------------------------------------------------
 
 

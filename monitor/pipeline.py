@@ -12,7 +12,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from .config import ChannelSpec
 from .errors import DeliveryError, FeedError
@@ -20,7 +20,7 @@ from .feedparse import parse_feed
 from .fulltext import extract_main_text
 from .fetch import Fetcher
 from .notify import Notifier
-from . import render
+from . import render, stories
 from .schedule import in_quiet_hours, parse_quiet_hours, parse_schedule
 from .store import Store
 from .types import DeliveryResult, FeedState, PollRecord
@@ -134,6 +134,7 @@ def match_articles(article_ids, *, store: Store, matcher, channels: Mapping[str,
     now = now or datetime.now(timezone.utc)
     channels = channels or {}
     articles = store.articles(list(article_ids))
+    group_stories(articles, store=store, now=now)
     results = {a.id: matcher.match(a.document()) for a in articles}
     for a in articles:
         for m in results[a.id]:
@@ -142,6 +143,26 @@ def match_articles(article_ids, *, store: Store, matcher, channels: Mapping[str,
     quiet = [n for n, c in channels.items()
              if c.quiet_hours and in_quiet_hours(parse_quiet_hours(c.quiet_hours), now, tz)]
     return store.record_matches(results, now=now, digest_channels=digest, quiet_channels=quiet)
+
+
+def group_stories(articles, *, store: Store, now: datetime | None = None,
+                  window: timedelta = stories.DEFAULT_WINDOW) -> dict[int, int]:
+    """Put articles into stories (near-duplicates across outlets); article id -> story id.
+
+    Oldest first, so a wire copy joins the story of the first outlet that ran it.
+    """
+    now = now or datetime.now(timezone.utc)
+    items = []
+    for a in sorted(articles, key=lambda a: (a.published or now, a.id)):
+        cand = stories.candidate(a.title, a.text, a.published or now, a.language)
+        items.append((a.id, cand.to_plain(), cand.keys()))
+
+    def decide(plain, neighbours):
+        new = stories.StoryCandidate.from_plain(plain)
+        return stories.best_story(new, [(sid, stories.StoryCandidate.from_plain(p)) for sid, p in neighbours],
+                                  window=window)
+
+    return store.assign_stories(items, decide, window=window)
 
 
 def due_digests(*, store: Store, channels: Mapping[str, ChannelSpec], tz: str = "UTC",

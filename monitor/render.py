@@ -417,6 +417,10 @@ def _alert_context(alert: AlertContent, fmt: str, zone: ZoneInfo, width: int) ->
         # The bare http(s) URL, percent-encoded (HTML-escaped for html), or "".
         "url": m(_escape_html(url) if url and fmt == "html" else (url or "")),
         "snippet": m(excerpt),
+        # every outlet of the article's story ("" when it has none beyond its own feed)
+        "sources": m(_text_of(", ".join(filter(None, (_clean(x) for x in alert.sources))), fmt)
+                     if len(alert.sources) > 1 else ""),
+        "source_count": len(alert.sources),
         "format": fmt,
     }
 

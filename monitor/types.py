@@ -85,6 +85,7 @@ class AlertContent:
     published: datetime | None
     text: str
     hits: tuple[Hit, ...]
+    sources: tuple[str, ...] = ()  # every outlet of the article's story, first seen first
 
 
 @dataclass(frozen=True)

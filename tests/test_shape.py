@@ -13,7 +13,8 @@ from monitor.cli import cli
 from monitor.config import load_feeds, load_settings
 
 CORE = ["monitor.text", "monitor.rules", "monitor.matcher", "monitor.feedparse", "monitor.render",
-        "monitor.yamlfile", "monitor.types", "monitor.errors"]
+        "monitor.yamlfile", "monitor.types", "monitor.errors", "monitor.stories", "monitor.spikes",
+        "monitor.watchdog", "monitor.schedule", "monitor.dedup", "monitor.opml"]
 IO_LIBS = ["celery", "kombu", "sqlalchemy", "sqlmodel", "httpx", "apprise", "redis", "psycopg"]
 
 

@@ -1,0 +1,128 @@
+"""One alert per story, not per outlet: 20 outlets, one alert per rule and channel, a digest of the rest."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from conftest import run_monitor
+from monitor import pipeline
+from monitor.config import ChannelSpec, FeedSpec
+from monitor.matcher import compile_rules
+from monitor.rules import parse_rules
+from monitor.store import Store
+from monitor.types import Article
+
+T0 = datetime(2026, 5, 4, 8, 0, tzinfo=timezone.utc)
+WIRE = ("L'OTAN renforce sa présence en Roumanie",
+        "Bruxelles (AFP) - L'Organisation du traité de l'Atlantique nord a annoncé lundi le déploiement de "
+        "mille soldats supplémentaires en Roumanie, près de la frontière ukrainienne, après une réunion des "
+        "ministres de la Défense de l'Alliance à Bruxelles. Le secrétaire général a salué une décision unanime "
+        "et rappelé que la sécurité de l'Europe de l'Est restait la priorité des alliés pour les mois à venir.")
+OTHER = ("Le budget de la ville de Lyon adopté", "Le conseil municipal de Lyon a adopté lundi soir le budget "
+         "2026, marqué par une hausse des investissements dans les transports et les écoles.")
+RULES = """
+rules:
+  - name: otan
+    keywords: {any: [OTAN, Alliance]}
+    channels: [desk, chat]
+  - name: roumanie
+    keywords: {any: [Roumanie]}
+    channels: [desk]
+"""
+
+
+def outlet_copy(i: int, rng: random.Random) -> tuple[str, str]:
+    """The wire story as outlet i runs it: a dateline, a word changed, sometimes a new headline."""
+    title, text = WIRE
+    words = text.split()
+    j = rng.randrange(10, len(words) - 1)
+    words[j] = rng.choice(["mardi", "environ", "désormais", "officiellement"])
+    if i % 4 == 1:
+        title = "Roumanie : l'OTAN envoie mille soldats"
+    return title, f"Par la rédaction {i}. " + " ".join(words)
+
+
+class Notifier:
+    def __init__(self):
+        self.sent = []
+
+    def format_for(self, channel):
+        return "text"
+
+    def send(self, channel, alert):
+        self.sent.append((channel, alert))
+
+
+@pytest.fixture
+def store(db_url):
+    s = Store.open(db_url)
+    yield s
+    s.close()
+
+
+def test_twenty_outlets_one_alert_per_rule_and_channel_and_a_digest_of_the_sources(store):
+    rng = random.Random(7)
+    urls = [f"https://outlet{i}.example.org/rss" for i in range(20)]
+    ids = store.sync_feeds([FeedSpec(url=u, name=f"Outlet {i}") for i, u in enumerate(urls)],
+                           default_interval=60)
+    matcher = compile_rules(parse_rules(RULES, "rules.yaml"))
+    channels = {"desk": ChannelSpec(url="json://x", digest="hourly"), "chat": ChannelSpec(url="json://y")}
+    n = Notifier()
+    sent_now = []
+    for i, url in enumerate(urls):  # one outlet after the other, within the hour
+        when = T0 + timedelta(minutes=3 * i)
+        title, text = outlet_copy(i, rng)
+        extra = [Article(f"other-{i}", f"https://outlet{i}.example.org/lyon", *OTHER, published=when)] if i == 3 else []
+        new = store.record_poll(ids[url], status=200, now=when, articles=[
+            Article(f"guid-{i}", f"https://outlet{i}.example.org/otan-roumanie", title, text, published=when)] + extra)
+        for d in pipeline.match_articles(new, store=store, matcher=matcher, channels=channels, now=when):
+            pipeline.deliver(d, store=store, notifier=n)
+            sent_now.append(d)
+    # exactly one alert per (rule, channel): otan -> desk, chat; roumanie -> desk
+    assert sorted((c, a.title.split("]")[0]) for c, a in n.sent) == [
+        ("chat", "[otan"), ("desk", "[otan"), ("desk", "[roumanie")]
+    [story] = [s for s in store.stories() if s.articles == 20]
+    assert len(story.sources) == 20
+    # the other outlets wait for each channel's digest, which lists the story's 20 sources
+    digests = pipeline.due_digests(store=store, channels=channels, now=T0 + timedelta(hours=2))
+    assert len(digests) == 2
+    for d in digests:
+        pipeline.deliver_digest(d, store=store, notifier=n)
+    assert sorted(c for c, _ in n.sent[3:]) == ["chat", "desk"]
+    for _, msg in n.sent[3:]:
+        assert msg.title.startswith("[digest]") and "Sources (20)" in msg.body
+        assert all(f"Outlet {i}" in msg.body for i in range(20))
+    assert pipeline.due_digests(store=store, channels=channels, now=T0 + timedelta(hours=5)) == []
+    # an unrelated article is its own story
+    assert any(s.title == OTHER[0] and s.articles == 1 for s in store.stories())
+
+
+def test_a_follow_up_with_new_facts_is_a_new_story(store):
+    ids = store.sync_feeds([FeedSpec(url="https://a.example.org/rss", name="A")], default_interval=60)
+    fid = ids["https://a.example.org/rss"]
+    first = store.record_poll(fid, status=200, now=T0, articles=[Article("1", "https://a.example.org/1", *WIRE,
+                                                                        published=T0)])
+    follow = store.record_poll(fid, status=200, now=T0, articles=[Article(
+        "2", "https://a.example.org/2", "Roumanie : les premiers soldats de l'OTAN sont arrivés",
+        "Les premiers éléments du contingent sont arrivés jeudi à Constanta, où ils ont été accueillis par le "
+        "ministre roumain. Des exercices conjoints commenceront la semaine prochaine sur la côte de la mer Noire.",
+        published=T0 + timedelta(days=1))])
+    got = pipeline.group_stories(store.articles(first + follow), store=store)
+    assert got[first[0]] != got[follow[0]]
+
+
+def test_stories_list_command(tmp_path, store, db_url):
+    ids = store.sync_feeds([FeedSpec(url="https://a.example.org/rss", name="A"),
+                            FeedSpec(url="https://b.example.org/rss", name="B")], default_interval=60)
+    for i, url in enumerate(sorted(ids)):
+        new = store.record_poll(ids[url], status=200, now=T0, articles=[
+            Article(f"g{i}", f"{url[:-4]}/otan", *WIRE, published=T0)])
+        pipeline.group_stories(store.articles(new), store=store)
+    (tmp_path / "rules").mkdir(exist_ok=True)
+    res = run_monitor("--database-url", db_url, "--rules-path", tmp_path / "rules", "--feeds-path",
+                      tmp_path / "none.yaml", "stories", "list", "--hours", "0")
+    assert res.returncode == 0, res.stderr
+    assert "OTAN renforce" in res.stdout and "2 article(s)" in res.stdout and "A, B" in res.stdout
