@@ -1,42 +1,237 @@
-"""Compile keyword rules once, then match documents against all of them.
+"""Compile rules once, then match documents against all of them in one pass.
 
 Pure: :func:`compile_rules` and :meth:`Matcher.match` compute from their
-arguments and touch nothing outside themselves.
+arguments and touch nothing outside themselves (lemmatizing entity names
+reads simplemma's packaged dictionaries once).
 
-Every distinct term of every enabled rule is indexed by its first folded word
-(or, for a one-word wildcard, by its prefix), so matching a document costs one
-tokenization per field plus a few dictionary look-ups per token; only the
-rules whose terms occur in the document are then evaluated.
+How it works. Every field of a document is turned into its *stream*: its
+folded words (see :mod:`monitor.text`) joined by single spaces, with a space
+at each end. Every distinct term of every rule, keyword, query term and
+entity alias alike, is one key of a single Aho-Corasick automaton
+(pyahocorasick) over that stream: ``" royaume uni "`` for a phrase,
+``" ukrain"`` for a prefix. One scan of the stream finds every occurrence
+of every term at once, so the cost per article does not grow with the
+number of rules; only the rules whose (non-negated) terms occurred are then
+evaluated, and only the hits of rules that matched are mapped back to
+character offsets of the original text.
+
+For the common case (Latin-script text) the stream is built with a handful
+of C-level string operations; other text goes through
+:func:`monitor.text.tokenize`. Both give the same tokens.
 """
 
 from __future__ import annotations
 
+import bisect
+import codecs
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .rules import Rule, TermPattern, parse_term
-from .text import Token, tokenize
+import ahocorasick
+
+from .entities import EntityCatalog, default_entities, entity_terms
+from .query import And, EntityRef, Near, Node, Not, Or, Term, TermPattern, parse_query, parse_term
+from .rules import Rule
+from .text import ELISIONS, _fold, fold_case, tokenize
 from .types import Document, Hit, Match
 
-__all__ = ["Matcher", "compile_rules", "FIELDS"]
+__all__ = ["Matcher", "compile_rules", "FIELDS", "stream_of"]
 
 #: Document fields searched, in the order their hits are reported.
 FIELDS = ("title", "text")
 
-_ANY, _ALL, _NONE = "any", "all", "none"
+# --- the stream of a text ---------------------------------------------------------------
+
+# Non-ASCII characters that fold to one ASCII letter or digit, or to a separator:
+# they get a byte of their own, so a whole text folds with one charmap encode and one
+# bytes.translate. Anything else takes the exact, slower path.
+_CANDIDATES = ("\u00a0’‘“”«»–—…‹›•·¡¿°€£§©®™„‚′″−‐‑‒―\u2009\u202f\u200b"
+               + "".join(chr(c) for c in range(0xC0, 0x100))
+               + "čšžćłńśźżăşţğıďťňřůőűęąėįųūēīāŁŚŹŻĆŃČŠŽŘŤĎŇŮĘĄŞŢĞĂ")
+
+
+def _build_codec() -> tuple[object, bytes, bytes]:
+    table = [chr(i) for i in range(128)]
+    fold = bytearray(range(128))
+    for i in range(128):
+        piece, kind = _fold(chr(i))
+        fold[i] = ord(piece) if kind == 1 and len(piece) == 1 else (39 if piece == "'" else 32)
+    for c in _CANDIDATES:
+        if len(table) == 256:
+            break
+        piece, kind = _fold(c)
+        if kind == 1 and len(piece) == 1 and piece.isascii():
+            fold.append(ord(piece))
+        elif kind == 2:
+            fold.append(39 if piece == "'" else 32)
+        else:
+            continue
+        table.append(c)
+    while len(table) < 256:  # unused slots: characters that never occur
+        table.append(chr(0xE000 + len(table)))
+        fold.append(32)
+    # The same folding, keeping case: to look for case-sensitive terms quickly.
+    cased = bytearray()
+    for c in table:
+        f = fold_case(c)
+        cased.append(ord(f) if len(f) == 1 and f.isascii() else 32)
+    return codecs.charmap_build("".join(table)), bytes(fold), bytes(cased)
+
+
+_ENCODING, _FOLD, _FOLD_CASE = _build_codec()
+_ALNUM = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789")
+# Elisions by length, longest first: what may stand before an apostrophe and be dropped.
+_ELISIONS_BY_LENGTH = sorted(
+    ((n, frozenset(e.encode() for e in ELISIONS if len(e) == n)) for n in {len(e) for e in ELISIONS}),
+    reverse=True)
+_WORD = re.compile(r"[a-z0-9]+")
+_CHUNK = 512  # characters per checkpoint when mapping the stream back to the text
+
+
+def _elide(b: bytes) -> bytes:
+    """Blank the French elisions of folded ``b`` ("l'" of "l'otan"), keeping its length.
+
+    Same rule as :func:`monitor.text.tokenize`: an elision word that is a whole
+    word, directly followed by an apostrophe and a letter or digit. Looks only
+    at the apostrophes, which are few.
+    """
+    buf = None
+    n = len(b)
+    p = b.find(b"'")
+    while p >= 0:
+        if p + 1 < n and b[p + 1] in _ALNUM:
+            for length, words in _ELISIONS_BY_LENGTH:
+                st = p - length
+                if st >= 0 and b[st:p] in words and (st == 0 or b[st - 1] not in _ALNUM):
+                    if buf is None:
+                        buf = bytearray(b)
+                    buf[st:p] = b" " * length
+                    break
+        p = b.find(b"'", p + 1)
+    return b if buf is None else bytes(buf)
+
+
+class _Field:
+    """One field of a document: its stream, and how to map stream spans back to it."""
+
+    __slots__ = ("text", "stream", "aligned", "tokens", "_marks", "_chunks", "_raw", "_cased")
+
+    def __init__(self, text: str):
+        self.text = text
+        self.aligned: str | None = None  # the folded text, same length as ``text``
+        self.tokens: list[tuple[int, int]] | None = None  # exact path: every token's offsets
+        self._marks: tuple[list[int], list[int]] | None = None
+        self._chunks: dict[int, list[tuple[int, int]]] = {}
+        self._raw: bytes | None = None
+        self._cased: str | None = None
+        try:
+            raw = codecs.charmap_encode(text, "strict", _ENCODING)[0]
+        except UnicodeEncodeError:
+            toks = tokenize(text)
+            self.tokens = [(t.start, t.end) for t in toks]
+            self.stream = " " + " ".join(t.norm for t in toks) + " " if toks else " "
+            return
+        self._raw = raw
+        b = raw.translate(_FOLD)
+        if b"'" in b:
+            # Elided articles become blanks (same length), then apostrophes separate words.
+            b = _elide(b).replace(b"'", b" ")
+        self.aligned = b.decode("ascii")
+        words = self.aligned.split()
+        self.stream = " " + " ".join(words) + " " if words else " "
+
+    def may_contain(self, probe: str) -> bool:
+        """False when ``probe`` (folded, case kept) surely does not occur in the text."""
+        if self._raw is None or not probe:
+            return True
+        if self._cased is None:
+            self._cased = self._raw.translate(_FOLD_CASE).decode("ascii")
+        return probe in self._cased
+
+    def token_index(self, cpos: int) -> int:
+        """Index of the token starting at stream position ``cpos``."""
+        return self.stream.count(" ", 0, cpos) - 1
+
+    def _token(self, k: int) -> tuple[int, int]:
+        """Offsets of token ``k`` in the text."""
+        if self.tokens is not None:
+            return self.tokens[k]
+        if self._marks is None:
+            # Checkpoints every _CHUNK characters (at a space): where each chunk starts and
+            # how many tokens come before it. Only built when a hit must be mapped.
+            a, starts, before, pos, total = self.aligned, [0], [0], 0, 0
+            while pos < len(a):
+                nxt = a.find(" ", pos + _CHUNK)
+                nxt = len(a) if nxt < 0 else nxt
+                total += len(a[pos:nxt].split())
+                starts.append(nxt)
+                before.append(total)
+                pos = nxt
+            self._marks = (starts, before)
+        starts, before = self._marks
+        i = bisect.bisect_right(before, k) - 1
+        while i + 1 < len(before) and before[i + 1] == before[i]:
+            i += 1  # skip chunks without tokens
+        chunk = self._chunks.get(i)
+        if chunk is None:
+            chunk = self._chunks[i] = [m.span() for m in _WORD.finditer(self.aligned, starts[i], starts[i + 1])]
+        return chunk[k - before[i]]
+
+    def span(self, cstart: int, cend: int) -> tuple[int, int]:
+        """Character offsets in the original text of the stream span ``[cstart, cend)``."""
+        first = self.token_index(cstart)
+        last = first + self.stream.count(" ", cstart, cend)
+        return self._token(first)[0], self._token(last)[1]
+
+
+def stream_of(text: str) -> str:
+    """The folded words of ``text`` joined by single spaces, with a space at each end. Pure."""
+    return _Field(text).stream
+
+
+# --- compiled rules ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Alt:
+    """One way an atom can occur: a key of the automaton, maybe case-sensitive."""
+
+    key: int
+    case: bool = False
+    body: str = ""
+    exclusions: tuple[int, ...] = ()
+
+    @property
+    def probe(self) -> str:
+        """The first word of a case-sensitive term, folded with its case kept."""
+        toks = tokenize(self.body)
+        return fold_case(self.body[toks[0].start:toks[0].end]) if toks else ""
 
 
 @dataclass(frozen=True)
-class _Owner:
-    rule: int  # index into Matcher.rules
-    term: int  # index into that rule's _Compiled.terms
+class _Exclusion:
+    near: tuple[int, ...]  # keys
+    within: int
+    phrases: tuple[int, ...]  # keys
+
+
+@dataclass(frozen=True)
+class _Atom:
+    alts: tuple[_Alt, ...]
+    field: int | None  # index into FIELDS, None: every field
+    exclusions: tuple[_Exclusion, ...] = ()
+    entity: bool = False
+
+
+# Program nodes: ("atom", atom id, term index), ("and", nodes), ("or", nodes), ("not", node),
+# ("near", left atom node, right atom node, distance).
 
 
 @dataclass(frozen=True)
 class _Compiled:
     rule: Rule
-    terms: tuple[str, ...]  # any terms, then all terms, then none terms, as written
-    roles: tuple[str, ...]
+    program: tuple
+    terms: tuple[str, ...]  # term of each term index, as written
     languages: tuple[str, ...]
     feeds: frozenset[str]
     feed_tags: frozenset[str]
@@ -53,135 +248,351 @@ class _Compiled:
         return True
 
 
-def _compile(rule: Rule) -> _Compiled:
-    kw = rule.keywords
-    terms = kw.any + kw.all + kw.none
-    roles = (_ANY,) * len(kw.any) + (_ALL,) * len(kw.all) + (_NONE,) * len(kw.none)
-    languages = tuple(lang.lower().replace("_", "-") for lang in rule.languages)
-    return _Compiled(rule, terms, roles, languages, frozenset(rule.feeds), frozenset(rule.feed_tags))
+def _key_string(pattern: TermPattern) -> str:
+    return " " + " ".join(pattern.words) + ("" if pattern.prefix else " ")
 
 
-def _ends_at(pattern: TermPattern, norms: list[str], i: int) -> int:
-    """Index of the last token of ``pattern`` occurring at ``norms[i]``, or -1."""
-    words = pattern.words
-    last = i + len(words) - 1
-    if last >= len(norms):
+class _Builder:
+    def __init__(self, catalog: EntityCatalog):
+        self.catalog = catalog
+        self.keys: dict[str, int] = {}
+        self.key_patterns: list[TermPattern] = []
+        self.atoms: dict[_Atom, int] = {}
+        self.atom_list: list[_Atom] = []
+
+    def key(self, pattern: TermPattern) -> int:
+        s = _key_string(pattern)
+        kid = self.keys.get(s)
+        if kid is None:
+            kid = self.keys[s] = len(self.key_patterns)
+            self.key_patterns.append(pattern)
+        return kid
+
+    def atom(self, atom: _Atom) -> int:
+        aid = self.atoms.get(atom)
+        if aid is None:
+            aid = self.atoms[atom] = len(self.atom_list)
+            self.atom_list.append(atom)
+        return aid
+
+    def term_atom(self, pattern: TermPattern, field: str | None = None, case: bool = False,
+                  body: str = "") -> int:
+        alt = _Alt(self.key(pattern), case, body if case else "")
+        return self.atom(_Atom((alt,), FIELDS.index(field) if field else None))
+
+    def entity_atom(self, entity_id: str, field: str | None = None) -> int:
+        resolved = self.catalog.resolve(entity_id)
+        if resolved is None:
+            raise ValueError(f"unknown entity {entity_id!r}")
+        entity = self.catalog[resolved]
+        alts = tuple(_Alt(self.key(t.pattern), t.case, t.body if t.case else "", t.exclusions)
+                     for t in entity_terms(entity, self.catalog))
+        exclusions = tuple(
+            _Exclusion(tuple(self.key(parse_term(n)) for n in ex.near), ex.within,
+                       tuple(self.key(parse_term(p)) for p in ex.phrase))
+            for ex in entity.exclude)
+        return self.atom(_Atom(alts, FIELDS.index(field) if field else None, exclusions, True))
+
+    def compile(self, rule: Rule) -> _Compiled:
+        terms: list[str] = []
+
+        def leaf(aid: int, text: str) -> tuple:
+            terms.append(text)
+            return ("atom", aid, len(terms) - 1)
+
+        def node(n: Node) -> tuple:
+            if isinstance(n, Term):
+                return leaf(self.term_atom(n.pattern, n.field, n.case, n.body), n.text)
+            if isinstance(n, EntityRef):
+                return leaf(self.entity_atom(n.id, n.field), n.text)
+            if isinstance(n, Not):
+                return ("not", node(n.item))
+            if isinstance(n, Near):
+                return ("near", node(n.left), node(n.right), n.distance)
+            return ("and" if isinstance(n, And) else "or", tuple(node(x) for x in n.items))
+
+        parts = []
+        if rule.keywords is not None:
+            kw = rule.keywords
+            any_ = [leaf(self.term_atom(parse_term(t)), t) for t in kw.any]
+            all_ = [leaf(self.term_atom(parse_term(t)), t) for t in kw.all]
+            none = [leaf(self.term_atom(parse_term(t)), t) for t in kw.none]
+            if any_:
+                parts.append(("or", tuple(any_)))
+            parts += all_
+            if none:
+                parts.append(("not", ("or", tuple(none))))
+        elif rule.query is not None:
+            parts.append(node(parse_query(rule.query)))
+        if rule.entities:
+            parts.append(("or", tuple(leaf(self.entity_atom(e), f"entity:{e}") for e in rule.entities)))
+        program = parts[0] if len(parts) == 1 else ("and", tuple(parts))
+        languages = tuple(lang.lower().replace("_", "-") for lang in rule.languages)
+        return _Compiled(rule, program, tuple(terms), languages, frozenset(rule.feeds),
+                         frozenset(rule.feed_tags))
+
+
+def _positive_atoms(program: tuple, negated: bool = False) -> Iterable[int]:
+    kind = program[0]
+    if kind == "atom":
+        if not negated:
+            yield program[1]
+    elif kind == "not":
+        yield from _positive_atoms(program[1], not negated)
+    elif kind == "near":
+        yield from _positive_atoms(program[1], negated)
+        yield from _positive_atoms(program[2], negated)
+    else:
+        for p in program[1]:
+            yield from _positive_atoms(p, negated)
+
+
+# Occurrences are (field index, stream start, stream end): the words of the stream span.
+Occ = tuple[int, int, int]
+
+
+class _Run:
+    """The state of matching one document."""
+
+    __slots__ = ("m", "fields", "by_key", "atom_occ")
+
+    def __init__(self, matcher: Matcher, fields: list[_Field], by_key: dict[int, list[Occ]]):
+        self.m, self.fields, self.by_key = matcher, fields, by_key
+        self.atom_occ: dict[int, list[Occ]] = {}
+
+    def case_ok(self, alt: _Alt, occ: Occ) -> bool:
+        f, cs, ce = occ
+        fld = self.fields[f]
+        start, end = fld.span(cs, ce)
+        piece = fld.text[start:end]
+        found = [fold_case(piece[t.start:t.end]) for t in tokenize(piece)]
+        want = [fold_case(alt.body[t.start:t.end]) for t in tokenize(alt.body)]
+        if len(found) != len(want):
+            return False
+        if self.m._patterns[alt.key].prefix:
+            return found[:-1] == want[:-1] and found[-1].startswith(want[-1])
+        return found == want
+
+    def gap(self, a: Occ, b: Occ) -> int:
+        """Words between two occurrences of one field; -1 if they overlap."""
+        if a[2] <= b[1]:
+            return self.fields[a[0]].stream.count(" ", a[2], b[1]) - 1
+        if b[2] <= a[1]:
+            return self.fields[a[0]].stream.count(" ", b[2], a[1]) - 1
         return -1
-    for k in range(1, len(words) - 1):
-        if norms[i + k] != words[k]:
-            return -1
-    if len(words) > 1:
-        tail = norms[last]
-        if not (tail.startswith(words[-1]) if pattern.prefix else tail == words[-1]):
-            return -1
-    return last
+
+    def occurrences(self, aid: int) -> list[Occ]:
+        got = self.atom_occ.get(aid)
+        if got is not None:
+            return got
+        atom = self.m._atoms[aid]
+        out: list[Occ] = []
+        for alt in atom.alts:
+            found = self.by_key.get(alt.key, ())
+            if found and alt.case:
+                probe = self.m._probes[alt]
+                found = [o for o in found if self.fields[o[0]].may_contain(probe)]
+            for occ in found:
+                if atom.field is not None and occ[0] != atom.field:
+                    continue
+                if alt.case and not self.case_ok(alt, occ):
+                    continue
+                if alt.exclusions and self.excluded(atom, alt, occ):
+                    continue
+                out.append(occ)
+        if atom.entity and len(out) > 1:
+            # "Vladimir Poutine" is one mention, not two.
+            out.sort(key=lambda o: (o[0], o[1], -o[2]))
+            kept: list[Occ] = []
+            for o in out:
+                if kept and kept[-1][0] == o[0] and kept[-1][1] <= o[1] and o[2] <= kept[-1][2]:
+                    continue
+                kept.append(o)
+            out = kept
+        out.sort()
+        self.atom_occ[aid] = out
+        return out
+
+    def excluded(self, atom: _Atom, alt: _Alt, occ: Occ) -> bool:
+        for i in alt.exclusions:
+            ex = atom.exclusions[i]
+            for key in ex.phrases:
+                for o in self.by_key.get(key, ()):
+                    if o[0] == occ[0] and o[1] <= occ[2] and occ[1] <= o[2]:
+                        return True
+            for key in ex.near:
+                for o in self.by_key.get(key, ()):
+                    if o[0] == occ[0]:
+                        if 0 <= self.gap(occ, o) <= ex.within:
+                            return True
+                    elif occ[0] == 0 and self.fields[1].token_index(o[1]) < ex.within:
+                        return True  # a title reads into the beginning of the text
+        return False
+
+    def present(self, aid: int) -> bool:
+        """Whether atom ``aid`` occurs; without building its occurrences when it can."""
+        atom = self.m._atoms[aid]
+        if atom.field is None and not atom.entity and not atom.alts[0].case:
+            return atom.alts[0].key in self.by_key
+        return bool(self.occurrences(aid))
+
+    def truth(self, p: tuple) -> bool:
+        """Whether program ``p`` holds (a cheap pass before collecting the hits)."""
+        kind = p[0]
+        if kind == "atom":
+            return self.present(p[1])
+        if kind == "and":
+            return all(self.truth(sub) for sub in p[1])
+        if kind == "or":
+            return any(self.truth(sub) for sub in p[1])
+        if kind == "not":
+            return not self.truth(p[1])
+        return self.evaluate(p)[0]
+
+    def evaluate(self, p: tuple) -> tuple[bool, list[tuple[int, int, int, int]]]:
+        """Whether program ``p`` holds, and the occurrences that make it hold."""
+        kind = p[0]
+        if kind == "atom":
+            occ = self.occurrences(p[1])
+            return bool(occ), [(*o, p[2]) for o in occ]
+        if kind == "and":
+            hits = []
+            for sub in p[1]:
+                ok, h = self.evaluate(sub)
+                if not ok:
+                    return False, []
+                hits += h
+            return True, hits
+        if kind == "or":
+            hits, any_ok = [], False
+            for sub in p[1]:
+                if sub[0] == "not" or self.truth(sub):
+                    ok, h = self.evaluate(sub)
+                    if ok:
+                        any_ok = True
+                        hits += h
+            return any_ok, hits
+        if kind == "not":
+            return not self.truth(p[1]), []
+        _, left, right, distance = p
+        lo, ro = self.occurrences(left[1]), self.occurrences(right[1])
+        used_l: set[Occ] = set()
+        used_r: set[Occ] = set()
+        for a in lo:
+            for b in ro:
+                if a[0] == b[0] and 0 <= self.gap(a, b) <= distance:
+                    used_l.add(a)
+                    used_r.add(b)
+        hits = [(*o, left[2]) for o in sorted(used_l)] + [(*o, right[2]) for o in sorted(used_r)]
+        return bool(hits), hits
 
 
 class Matcher:
     """Rules compiled for matching. Build with :func:`compile_rules`; never mutated."""
 
-    __slots__ = ("rules", "_compiled", "_patterns", "_owners", "_by_word", "_by_prefix",
-                 "_prefix_lengths")
+    __slots__ = ("rules", "entities", "_compiled", "_automaton", "_patterns", "_key_lengths",
+                 "_atoms", "_triggers", "_probes")
 
-    def __init__(self, rules: Iterable[Rule]):
+    def __init__(self, rules: Iterable[Rule], entities: EntityCatalog | None = None):
         self.rules: tuple[Rule, ...] = tuple(rules)
-        self._compiled = tuple(_compile(r) for r in self.rules)
-        ids: dict[TermPattern, int] = {}
-        self._patterns: list[TermPattern] = []
-        self._owners: list[list[_Owner]] = []
-        # Patterns keyed by their first word; one-word wildcards by their prefix.
-        self._by_word: dict[str, list[int]] = {}
-        self._by_prefix: dict[str, list[int]] = {}
+        if entities is None:
+            entities = getattr(rules, "entities", None) or default_entities()
+        self.entities = entities
+        builder = _Builder(entities)
+        self._compiled = tuple(builder.compile(r) for r in self.rules)
+        self._patterns = builder.key_patterns
+        self._atoms = builder.atom_list
+        self._probes = {alt: alt.probe for atom in self._atoms for alt in atom.alts if alt.case}
+        self._key_lengths = [len(_key_string(p)) for p in self._patterns]
+        # key -> the enabled rules one of whose non-negated atoms it can make occur
+        triggers: dict[int, set[int]] = {}
         for r, comp in enumerate(self._compiled):
             if not comp.rule.enabled:
                 continue
-            for t, term in enumerate(comp.terms):
-                pattern = parse_term(term)
-                pid = ids.get(pattern)
-                if pid is None:
-                    pid = ids[pattern] = len(self._patterns)
-                    self._patterns.append(pattern)
-                    self._owners.append([])
-                    if pattern.prefix and len(pattern.words) == 1:
-                        self._by_prefix.setdefault(pattern.words[0], []).append(pid)
-                    else:
-                        self._by_word.setdefault(pattern.words[0], []).append(pid)
-                self._owners[pid].append(_Owner(r, t))
-        self._prefix_lengths = sorted({len(p) for p in self._by_prefix})
+            for aid in _positive_atoms(comp.program):
+                for alt in self._atoms[aid].alts:
+                    triggers.setdefault(alt.key, set()).add(r)
+        self._triggers = {k: tuple(sorted(v)) for k, v in triggers.items()}
+        self._automaton = ahocorasick.Automaton()
+        for s, kid in builder.keys.items():
+            self._automaton.add_word(s, kid)
+        if builder.keys:
+            self._automaton.make_automaton()
 
     def __repr__(self) -> str:
         return f"<Matcher {len(self.rules)} rules, {len(self._patterns)} distinct terms>"
 
-    def _occurrences(self, tokens: list[Token]) -> Iterable[tuple[int, int, int]]:
-        """(pattern id, start token, end token) of every term occurrence."""
-        norms = [t.norm for t in tokens]
-        by_word, by_prefix, lengths = self._by_word, self._by_prefix, self._prefix_lengths
-        for i, norm in enumerate(norms):
-            for pid in by_word.get(norm, ()):
-                last = _ends_at(self._patterns[pid], norms, i)
-                if last >= 0:
-                    yield pid, i, last
-            for n in lengths:
-                if n > len(norm):
-                    break
-                for pid in by_prefix.get(norm[:n], ()):
-                    yield pid, i, i
+    def _scan(self, doc: Document) -> tuple[list[_Field], dict[int, list[Occ]]]:
+        fields = [_Field(getattr(doc, name) or "") for name in FIELDS]
+        by_key: dict[int, list[Occ]] = {}
+        if not self._patterns:
+            return fields, by_key
+        lengths, patterns = self._key_lengths, self._patterns
+        for f, fld in enumerate(fields):
+            stream = fld.stream
+            for end, kid in self._automaton.iter(stream):
+                start = end - lengths[kid] + 2
+                if patterns[kid].prefix:
+                    stop = stream.index(" ", end + 1)
+                else:
+                    stop = end
+                by_key.setdefault(kid, []).append((f, start, stop))
+        return fields, by_key
 
     def match(self, doc: Document) -> list[Match]:
         """Return a :class:`~monitor.types.Match` for every rule ``doc`` satisfies, in rule order.
 
         A rule matches when it is enabled; its language, feed and feed-tag
         filters pass (a document without a language passes the language
-        filter); each ``all`` term occurs; some ``any`` term occurs (if it has
-        any); no ``none`` term occurs; and its ``any``/``all`` terms occur in at
-        least ``min_mentions`` distinct places. Hits are distinct spans, title
-        first, then by position, each with character offsets into the original
-        field and the rule's first term found there; ``Match.terms`` lists every
-        matched term in order of first occurrence. Pure; never raises.
+        filter); its condition holds (keywords: each ``all`` term occurs, some
+        ``any`` term occurs if it has any, no ``none`` term occurs; query: the
+        boolean expression; entities: one of them is mentioned); and its
+        reported terms occur in at least ``min_mentions`` distinct places.
+        Reported terms are the occurrences that made the condition true (not
+        negated terms, not the branches of an OR that failed, for NEAR only the
+        occurrences close enough). Hits are distinct spans, title first, then
+        by position, each with character offsets into the original field and
+        the rule's first term found there; ``Match.terms`` lists every matched
+        term in order of first occurrence. Pure; never raises.
         """
-        # rule index -> [(field, start, end, term index)], in document order
-        found: dict[int, list[tuple[int, int, int, int]]] = {}
-        for f, name in enumerate(FIELDS):
-            tokens = tokenize(getattr(doc, name) or "")
-            for pid, first, last in self._occurrences(tokens):
-                start, end = tokens[first].start, tokens[last].end
-                for owner in self._owners[pid]:
-                    found.setdefault(owner.rule, []).append((f, start, end, owner.term))
+        fields, by_key = self._scan(doc)
+        touched: set[int] = set()
+        for kid in by_key:
+            touched.update(self._triggers.get(kid, ()))
+        if not touched:
+            return []
+        run = _Run(self, fields, by_key)
         matches = []
-        for r in sorted(found):
-            m = self._evaluate(self._compiled[r], found[r], doc)
-            if m is not None:
-                matches.append(m)
+        for r in sorted(touched):
+            comp = self._compiled[r]
+            if not comp.passes_filters(doc):
+                continue
+            if not run.truth(comp.program):
+                continue
+            ok, found = run.evaluate(comp.program)
+            if not ok or not found:
+                continue
+            found.sort()
+            spans: dict[Occ, int] = {}
+            for f, start, end, t in found:
+                spans.setdefault((f, start, end), t)
+            if len(spans) < comp.rule.min_mentions:
+                continue
+            terms = tuple(dict.fromkeys(comp.terms[t] for *_, t in found))
+            hits = tuple(Hit(FIELDS[f], *fields[f].span(start, end), comp.terms[t])
+                         for (f, start, end), t in spans.items())
+            matches.append(Match(comp.rule.name, terms, hits, comp.rule.channels,
+                                 delivery=comp.rule.delivery, per_hour=comp.rule.per_hour))
         return matches
 
-    @staticmethod
-    def _evaluate(comp: _Compiled, found: list[tuple[int, int, int, int]],
-                  doc: Document) -> Match | None:
-        if not comp.passes_filters(doc):
-            return None
-        roles = comp.roles
-        hit_terms = {t for *_, t in found}
-        if any(roles[t] == _NONE for t in hit_terms):
-            return None
-        if any(role == _ALL and t not in hit_terms for t, role in enumerate(roles)):
-            return None
-        if _ANY in roles and not any(roles[t] == _ANY for t in hit_terms):
-            return None
-        found = sorted(found)
-        spans: dict[tuple[int, int, int], int] = {}
-        for f, start, end, t in found:
-            spans.setdefault((f, start, end), t)
-        if len(spans) < comp.rule.min_mentions:
-            return None
-        terms = tuple(dict.fromkeys(comp.terms[t] for *_, t in found))
-        hits = tuple(Hit(FIELDS[f], start, end, comp.terms[t]) for (f, start, end), t in spans.items())
-        return Match(comp.rule.name, terms, hits, comp.rule.channels)
 
-
-def compile_rules(rules: Iterable[Rule]) -> Matcher:
+def compile_rules(rules: Iterable[Rule], *, entities: EntityCatalog | None = None) -> Matcher:
     """Compile ``rules`` into a :class:`Matcher`; disabled rules are kept but never match.
 
-    Pure; raises ValueError only if a rule holds a term that
-    :func:`monitor.rules.parse_term` rejects (a validated Rule never does).
+    Entities are looked up in ``entities``; by default in the catalog the
+    rules were loaded with (:func:`monitor.rules.load_rules`), else the
+    shipped one. Pure; raises ValueError only if a rule holds a term or query
+    that does not parse, or names an unknown entity (a Rule validated against
+    the same catalog never does).
     """
-    return Matcher(rules)
+    return Matcher(rules, entities)

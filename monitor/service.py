@@ -50,7 +50,7 @@ class RuleSource:
             if fp != self._seen:
                 try:
                     ruleset = load_rules(self.path, channels=self.channels)
-                    self._matcher = compile_rules(ruleset.rules)
+                    self._matcher = compile_rules(ruleset.rules, entities=ruleset.entities)
                     log.info("rules loaded: %d rules from %s", len(ruleset.rules), self.path)
                 except RuleError as e:
                     if self._matcher is None:

@@ -19,7 +19,7 @@ import functools
 import unicodedata
 from dataclasses import dataclass
 
-__all__ = ["Token", "normalize", "tokenize", "APOSTROPHES", "ELISIONS"]
+__all__ = ["Token", "normalize", "fold_case", "tokenize", "APOSTROPHES", "ELISIONS"]
 
 #: Characters read as an apostrophe (all fold to ``'``).
 APOSTROPHES = frozenset("'\u2019\u2018\u02bc\uff07")
@@ -84,6 +84,21 @@ def normalize(s: str) -> str:
     return "".join(_fold(c)[0] for c in s)
 
 
+@functools.lru_cache(maxsize=4096)
+def fold_case(s: str) -> str:
+    """Return ``s`` folded like :func:`normalize` but keeping case: "État" gives "Etat".
+
+    Used to compare case-sensitive terms. Pure; never raises.
+    """
+    out = []
+    for ch in unicodedata.normalize("NFKD", s):
+        if ch in _EXTRA_FOLDS:
+            out.append(_EXTRA_FOLDS[ch])
+        elif unicodedata.category(ch) not in ("Mn", "Me", "Cf"):
+            out.append(ch)
+    return unicodedata.normalize("NFC", "".join(out))
+
+
 def tokenize(s: str) -> list[Token]:
     """Split ``s`` into normalized word tokens with offsets into ``s``.
 
@@ -131,8 +146,9 @@ def tokenize(s: str) -> list[Token]:
     tokens = []
     last = len(raw) - 1
     for k, (norm, st, en) in enumerate(raw):
-        if (norm in ELISIONS and k < last and raw[k + 1][1] == en + 1
-                and _fold(s[en])[0] == "'"):
+        if (norm in ELISIONS and k < last and _fold(s[en])[0] == "'"
+                and all(_fold(c)[1] == _EMPTY for c in s[en + 1:raw[k + 1][1]])):
+            # Only invisible characters may stand between the apostrophe and the word.
             continue
         tokens.append(Token(norm, st, en))
     return tokens

@@ -240,7 +240,7 @@ def shipped():
 
 def test_shipped_rules_match_the_sample_article(article, shipped):
     matches = {m.rule: m for m in shipped.match(article)}
-    assert set(matches) == {"otan-nato", "ukraine"}
+    assert set(matches) == {"otan-nato", "ukraine", "otan-ukraine-tensions"}
     text = article.text
 
     otan = matches["otan-nato"]
@@ -324,7 +324,7 @@ def reference_match(rules: list[Rule], doc: Document) -> list[Match]:
             continue
         terms = tuple(dict.fromkeys((kw.any + kw.all)[k] for *_, k in found))
         hits = tuple(Hit(fields[f][0], s, e, term) for (f, s, e), term in spans.items())
-        result.append(Match(rule.name, terms, hits, rule.channels))
+        result.append(Match(rule.name, terms, hits, rule.channels, rule.delivery, rule.per_hour))
     return result
 
 
@@ -387,3 +387,250 @@ def test_the_core_imports_no_adapter_library():
             "print(sorted(m for m in sys.modules if m.split('.')[0] in bad))\n")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# --- queries and entities on the real French article ---------------------------------
+
+def query_rule(query: str, name: str = "q", **fields) -> Rule:
+    return Rule(name=name, query=query, **fields)
+
+
+def spans_of(matcher, doc: Document) -> list[tuple[str, str, str]]:
+    """(field, original text, term) of every hit of the only matching rule."""
+    [m] = matcher.match(doc)
+    source = {"title": doc.title, "text": doc.text}
+    return [(h.field, source[h.field][h.start:h.end], h.term) for h in m.hits]
+
+
+def regex_spans(pattern: str, text: str) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in re.finditer(pattern, text)]
+
+
+@pytest.mark.parametrize("query, pattern, terms", [
+    ("OTAN", r"OTAN", ("OTAN",)),
+    ("entity:nato", r"OTAN", ("entity:nato",)),
+    ("entity:NATO", r"OTAN", ("entity:NATO",)),   # an entity named by any alias
+    ("Ukraine", r"\bUkraine\b", ("Ukraine",)),
+    ("ukrain*", r"\b[Uu]krain\w*", ("ukrain*",)),
+    ("OTAN AND NOT sport", r"OTAN", ("OTAN",)),
+    ("entity:putin", r"(?:Vladimir )?Poutine", ("entity:putin",)),
+    ('"risque réel" NEAR/5 conflit', r"risque réel|conflit(?= armé)", ('"risque réel"', "conflit")),
+])
+def test_queries_on_the_sample_article(article, query, pattern, terms):
+    [m] = compile_rules([query_rule(query)]).match(article)
+    assert m.terms == terms
+    text_hits = [(h.start, h.end) for h in m.hits if h.field == "text"]
+    assert text_hits == regex_spans(pattern, article.text)
+
+
+def test_a_rule_written_as_nato_matches_the_french_article(article):
+    rules = [Rule(name="nato", entities=("NATO",)), Rule(name="nato-id", entities=("nato",))]
+    found = compile_rules(rules).match(article)
+    assert [m.rule for m in found] == ["nato", "nato-id"]
+    assert {article.text[h.start:h.end] for m in found for h in m.hits} == {"OTAN"}
+    # "l’OTAN": the highlight covers "OTAN", not the elided article.
+    first = article.text.index("l’OTAN") + 2
+    assert found[0].hits[0] == Hit("text", first, first + 4, "entity:NATO")  # the term as written
+
+
+def test_entity_putin_spans_in_the_sample(article):
+    [m] = compile_rules([query_rule("entity:putin")]).match(article)
+    title_hits = [article.title[h.start:h.end] for h in m.hits if h.field == "title"]
+    text_hits = [article.text[h.start:h.end] for h in m.hits if h.field == "text"]
+    assert title_hits == ["Poutine"]
+    # "Vladimir Poutine" is one mention, not two.
+    assert "Vladimir Poutine" in text_hits and text_hits.count("Poutine") == 3
+
+
+def test_inflections_of_entity_forms_match(article):
+    [m] = compile_rules([query_rule("entity:russia")]).match(article)
+    found = {article.text[h.start:h.end] for h in m.hits}
+    assert {"Russie", "russe", "russes"} <= found
+
+
+POUTINE_REVIEW = (
+    "Critique : La Banquise, Montréal. Nous avons commandé une poutine classique : des frites "
+    "croustillantes, du fromage en grains qui fait « squick » et une sauce brune bien relevée. "
+    "Le restaurant, ouvert jour et nuit, propose aussi une Poutine végé. Le service est rapide "
+    "et les portions généreuses; la meilleure poutine du Plateau, selon nos lecteurs."
+)
+
+
+def test_a_poutine_review_is_not_about_putin():
+    matcher = compile_rules([query_rule("entity:putin"), Rule(name="e", entities=("putin",))])
+    assert matcher.match(make_doc(POUTINE_REVIEW, "La meilleure poutine de Montréal", language="fr")) == []
+    # The same restaurant page mentioning the man still matches.
+    text = POUTINE_REVIEW + " Aucun rapport avec Vladimir Poutine, qui n'y a jamais mis les pieds."
+    hits = [text[h.start:h.end] for m in matcher.match(make_doc(text)) for h in m.hits]
+    assert hits == ["Vladimir Poutine", "Vladimir Poutine"]
+
+
+@pytest.mark.parametrize("text, matched", [
+    ("Le parc a inauguré de nouvelles montagnes russes, les plus hautes d'Europe.", False),
+    ("Sensations fortes : la montagne russe du parc rouvre.", False),
+    ("Les montagnes russes du parc, puis un voyage en Russie.", True),
+    ("Les exportations russes ont chuté.", True),
+])
+def test_montagnes_russes_are_not_russia(text, matched):
+    matcher = compile_rules([query_rule("entity:russia")])
+    assert bool(matcher.match(make_doc(text))) is matched
+
+
+@pytest.mark.parametrize("query, text, expected", [
+    # phrases, wildcards, elision and hyphens
+    ('"Alliance atlantique"', "de l'Alliance  Atlantique", ["Alliance  Atlantique"]),
+    ('"Royaume Un*"', "le Royaume-Uni", ["Royaume-Uni"]),
+    ("Royaume-Uni", "le Royaume Uni", ["Royaume Uni"]),
+    ("OTAN", "l’OTAN-Russie", ["OTAN"]),
+    # boolean operators
+    ("OTAN OR NATO", "NATO et OTAN", ["NATO", "OTAN"]),
+    ("OTAN NATO", "NATO et OTAN", ["NATO", "OTAN"]),
+    ("OTAN NATO", "OTAN seule", []),
+    ("OTAN AND NOT sport", "OTAN et sport", []),
+    ("OTAN -sport", "OTAN", []),                        # '-sport' is the word "sport", not NOT
+    ("(OTAN OR NATO) AND Ukraine", "NATO, Ukraine", ["NATO", "Ukraine"]),
+    ("(OTAN AND sport) OR Ukraine", "OTAN, Ukraine", ["Ukraine"]),   # only what made it true
+    ("NOT sport AND OTAN", "l'OTAN", ["OTAN"]),
+    # proximity
+    ("OTAN NEAR/2 Russie", "OTAN et la Russie", ["OTAN", "Russie"]),
+    ("OTAN NEAR/1 Russie", "OTAN et la Russie", []),
+    ("OTAN NEAR/2 Russie", "Russie et l’OTAN", ["Russie", "OTAN"]),
+    ("OTAN NEAR/0 Russie", "OTAN-Russie", ["OTAN", "Russie"]),
+    ("OTAN NEAR/3 Russie", "OTAN. Bla bla bla bla. Russie", []),
+    # field scope
+    ("title:OTAN", "OTAN", []),
+    ("text:OTAN", "OTAN", ["OTAN"]),
+    # case-sensitive terms
+    ("case:US", "us and US", ["US"]),
+    ('case:"U.S."', "the U.S. and the u.s.", ["U.S"]),
+    ("case:État", "l'etat et l'Etat", ["Etat"]),
+    ("case:Ukrain*", "ukrainien, Ukrainien", ["Ukrainien"]),
+])
+def test_query_semantics(query, text, expected):
+    found = compile_rules([query_rule(query)]).match(make_doc(text, "Titre"))
+    assert [text[h.start:h.end] for m in found for h in m.hits if h.field == "text"] == expected
+
+
+def test_title_scope_and_min_mentions():
+    matcher = compile_rules([query_rule("title:OTAN AND Ukraine", min_mentions=2)])
+    assert matcher.match(make_doc("Ukraine", title="Sommet de l'OTAN"))
+    assert not matcher.match(make_doc("Ukraine et OTAN", title="Sommet"))
+    assert not compile_rules([query_rule("title:OTAN", min_mentions=2)]).match(make_doc("OTAN", "OTAN"))
+
+
+def test_entities_and_keywords_together():
+    rule = Rule(name="r", keywords=Keywords(any=("sommet",)), entities=("nato",))
+    matcher = compile_rules([rule])
+    assert not matcher.match(make_doc("Le sommet de Genève"))
+    [m] = matcher.match(make_doc("Le sommet de l'Alliance atlantique"))
+    assert m.terms == ("sommet", "entity:nato")
+
+
+def test_other_scripts_take_the_exact_path():
+    text = "Генсек НАТО заявил, что Путин не победит. Œuvre de l’OTAN."
+    [m] = compile_rules([query_rule("entity:nato OR entity:putin")]).match(make_doc(text))
+    assert [text[h.start:h.end] for h in m.hits] == ["НАТО", "Путин", "OTAN"]
+
+
+# --- property: compiled queries agree with a straightforward evaluator -------------------
+
+QUERY_TERMS = ["otan", "OTAN", "l'OTAN", "ukrain*", "Ukraine", "etats-unis", "Royaume-Uni", '"Royaume Un*"',
+               '"alliance atlantique"', "de", "la", "oeuvre", "ete", "uni", "kyiv", "case:OTAN", "case:Otan",
+               "title:otan", "text:Ukraine", "cotangente", "et*"]
+
+
+@st.composite
+def queries(draw, depth=0) -> str:
+    kind = draw(st.sampled_from(["term", "term", "and", "or", "not", "near", "implicit"] if depth < 3
+                                else ["term"]))
+    if kind == "term":
+        return draw(st.sampled_from(QUERY_TERMS))
+    if kind == "near":
+        left, right = draw(st.sampled_from(QUERY_TERMS)), draw(st.sampled_from(QUERY_TERMS))
+        return f"{left} NEAR/{draw(st.integers(0, 4))} {right}"
+    if kind == "not":
+        return f"NOT {draw(queries(depth + 1))}"
+    left, right = draw(queries(depth + 1)), draw(queries(depth + 1))
+    op = {"and": " AND ", "or": " OR ", "implicit": " "}[kind]
+    return f"({left}{op}{right})"
+
+
+def reference_query_match(rule: Rule, doc: Document) -> Match | None:
+    """Evaluate one query rule by brute force over the tokens of each field."""
+    from monitor.query import parse_query
+    from monitor.text import fold_case
+
+    fields = [("title", doc.title, tokenize(doc.title)), ("text", doc.text, tokenize(doc.text))]
+    node = parse_query(rule.query)
+    order: list[str] = []
+
+    def occurrences(term) -> list[tuple[int, int, int]]:
+        words, prefix = term.pattern.words, term.pattern.prefix
+        out = []
+        for f, (name, source, tokens) in enumerate(fields):
+            if term.field and term.field != name:
+                continue
+            for i in range(len(tokens) - len(words) + 1):
+                window = tokens[i:i + len(words)]
+                norms = [t.norm for t in window]
+                if not (norms[:-1] == list(words[:-1]) and (
+                        norms[-1].startswith(words[-1]) if prefix else norms[-1] == words[-1])):
+                    continue
+                if term.case:
+                    got = [fold_case(source[t.start:t.end]) for t in window]
+                    want = [fold_case(term.body[t.start:t.end]) for t in tokenize(term.body)]
+                    if got[:-1] != want[:-1] or not (
+                            got[-1].startswith(want[-1]) if prefix else got[-1] == want[-1]):
+                        continue
+                out.append((f, i, i + len(words) - 1))
+        return out
+
+    def ev(n):
+        from monitor.query import And, Near, Not, Or, Term
+        if isinstance(n, Term):
+            order.append(n.text)
+            k = len(order) - 1
+            occ = occurrences(n)
+            return bool(occ), [(*o, k) for o in occ]
+        if isinstance(n, Not):
+            return not ev(n.item)[0], []
+        if isinstance(n, Near):
+            lo, ro = ev(n.left)[1], ev(n.right)[1]
+            pairs = [(a, b) for a in lo for b in ro if a[0] == b[0] and (
+                0 <= b[1] - a[2] - 1 <= n.distance or 0 <= a[1] - b[2] - 1 <= n.distance)]
+            hits = sorted({a for a, _ in pairs}) + sorted({b for _, b in pairs})
+            return bool(hits), hits
+        results = [ev(x) for x in n.items]
+        if isinstance(n, And):
+            ok = all(r[0] for r in results)
+            return ok, [h for r in results for h in r[1]] if ok else []
+        return any(r[0] for r in results), [h for r in results if r[0] for h in r[1]]
+
+    ok, found = ev(node)
+    if not ok or not found:
+        return None
+    found = sorted(found)
+    spans: dict = {}
+    for f, i, j, k in found:
+        spans.setdefault((f, i, j), k)
+    if len(spans) < rule.min_mentions:
+        return None
+    hits = tuple(Hit(fields[f][0], fields[f][2][i].start, fields[f][2][j].end, order[k])
+                 for (f, i, j), k in spans.items())
+    return Match(rule.name, tuple(dict.fromkeys(order[k] for *_, k in found)), hits, rule.channels,
+                 rule.delivery, rule.per_hour)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(queries(), min_size=1, max_size=4), st.integers(1, 3), documents)
+def test_compiled_queries_agree_with_reference(query_list, min_mentions, doc):
+    from monitor.query import QueryError, parse_query
+    rules_ = []
+    for i, q in enumerate(query_list):
+        try:
+            parse_query(q)
+        except QueryError:
+            continue  # every term negated
+        rules_.append(query_rule(q, f"q{i}", min_mentions=min_mentions))
+    expected = [m for m in (reference_query_match(r, doc) for r in rules_) if m is not None]
+    assert compile_rules(rules_).match(doc) == expected

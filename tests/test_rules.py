@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from monitor.entities import default_entities, load_entities, parse_entities
 from monitor.errors import ConfigError, MonitorError, RuleError
-from monitor.rules import Keywords, Rule, RuleSet, TermPattern, load_rules, parse_rules, parse_term
+from monitor.rules import (RESERVED_FILES, Keywords, Rule, RuleSet, TermPattern, load_rules, parse_rules,
+                           parse_term, rule_schema)
 
 RULES_DIR = Path(__file__).parent.parent / "rules"
 CHANNELS = ("desk-email", "slack")
@@ -103,7 +105,31 @@ ERRORS = [
      "r.yaml:2:11: rules.0.name: String should have at least 1 character"),
     ("missing keywords",
      "rules:\n  - name: otan\n",
-     "r.yaml:2:5: rules.0.keywords: Field required"),
+     "r.yaml:2:5: rules.0: a rule needs 'keywords', a 'query' or 'entities'"),
+    ("keywords and query",
+     "rules:\n  - name: otan\n    keywords: {any: [OTAN]}\n    query: OTAN\n",
+     "r.yaml:2:5: rules.0: a rule has 'keywords' or a 'query', not both"),
+    ("query syntax error, plain scalar",
+     "rules:\n  - name: otan\n    query: OTAN AND (NATO OR\n",
+     "r.yaml:3:27: rules.0.query: query: OR needs a term on its right"),
+    ("query syntax error, quoted scalar",
+     "rules:\n  - name: otan\n    query: 'OTAN NEAR/x NATO'\n",
+     "r.yaml:3:18: rules.0.query: query: NEAR needs a distance"),
+    ("query syntax error, block scalar",
+     "rules:\n  - name: otan\n    query: |\n      OTAN\n      AND (NATO OR sport\n",
+     "r.yaml:5:11: rules.0.query: query: missing ')'"),
+    ("query unknown field",
+     "rules:\n  - name: otan\n    query: OTAN titre:x\n",
+     "r.yaml:3:17: rules.0.query: query: unknown field 'titre:'"),
+    ("query unknown entity",
+     "rules:\n  - name: otan\n    query: OTAN OR entity:natoo\n",
+     "r.yaml:3:27: rules.0.query: query: unknown entity 'natoo' (did you mean nato?)"),
+    ("unknown entity in list",
+     "rules:\n  - name: otan\n    entities: [nato, narnia]\n",
+     "r.yaml:3:22: rules.0.entities.1: unknown entity 'narnia'"),
+    ("query only negated",
+     "rules:\n  - name: otan\n    query: NOT sport\n",
+     "r.yaml:3:12: rules.0.query: query: a query needs at least one term that is not negated"),
     ("no terms",
      "rules:\n  - name: otan\n    keywords: {any: [], none: [x]}\n",
      "r.yaml:3:15: rules.0.keywords: a rule needs at least one term in 'any' or 'all'"),
@@ -164,7 +190,7 @@ ERRORS = [
 @pytest.mark.parametrize("text, expected", [c[1:] for c in ERRORS], ids=[c[0] for c in ERRORS])
 def test_rule_file_errors_are_located(text, expected):
     with pytest.raises(RuleError) as info:
-        parse_rules(text, "r.yaml", channels=CHANNELS)
+        parse_rules(text, "r.yaml", channels=CHANNELS, entities=default_entities())
     assert str(info.value).startswith(expected)
     assert info.value.path == "r.yaml"
     assert isinstance(info.value, ConfigError) and isinstance(info.value, ValueError)
@@ -228,12 +254,15 @@ def test_load_a_single_file(tmp_path):
 def test_load_a_directory_in_name_order_skipping_entities_and_other_files(tmp_path):
     (tmp_path / "b.yml").write_text(rule_yaml("b"), encoding="utf-8")
     (tmp_path / "a.yaml").write_text(rule_yaml("a1", "a2"), encoding="utf-8")
-    (tmp_path / "entities.yaml").write_text("entities: [whatever]\n", encoding="utf-8")
+    (tmp_path / "entities.yaml").write_text(
+        "entities:\n  - id: acme\n    type: ORG\n    aliases: {en: [Acme]}\n", encoding="utf-8")
     (tmp_path / "notes.txt").write_text("not rules", encoding="utf-8")
     (tmp_path / "sub.yaml").mkdir()
     ruleset = load_rules(str(tmp_path))
     assert [r.name for r in ruleset.rules] == ["a1", "a2", "b"]
     assert ruleset.files == (str(tmp_path / "a.yaml"), str(tmp_path / "b.yml"))
+    # entities.yaml is the folder's entity catalog, added to the shipped one.
+    assert "acme" in ruleset.entities and "nato" in ruleset.entities
 
 
 def test_load_an_empty_directory(tmp_path):
@@ -282,7 +311,8 @@ def test_a_file_that_is_not_utf8_is_named(tmp_path):
         load_rules(path)
 
 
-@pytest.mark.parametrize("path", sorted(RULES_DIR.glob("*.y*ml")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted(p for p in RULES_DIR.glob("*.y*ml") if p.name not in RESERVED_FILES),
+                         ids=lambda p: p.name)
 def test_every_shipped_rule_file_loads(path):
     ruleset = load_rules(path)
     assert ruleset.rules, f"{path} defines no rules"
@@ -291,3 +321,70 @@ def test_every_shipped_rule_file_loads(path):
 def test_the_shipped_rules_directory_loads():
     ruleset = load_rules(RULES_DIR)
     assert {"otan-nato", "ukraine"} <= {r.name for r in ruleset.rules}
+
+
+def test_the_shipped_entity_catalog_loads():
+    catalog = load_entities(RULES_DIR / "entities.yaml")
+    ids = catalog.ids
+    assert {"nato", "ukraine", "russia", "putin", "canada", "eu", "un", "usa"} <= ids
+    assert len(ids) >= 40
+    assert all(e.type in ("PER", "ORG", "LOC", "GPE", "NORP", "EVENT", "MISC") for e in catalog.entities)
+
+
+ENTITY_ERRORS = [
+    ("unknown key", "entities:\n  - id: a\n    aliases: {fr: [A]}\n    alias: x\n",
+     "e.yaml:4:5: entities.0.alias: unknown key"),
+    ("bad type", "entities:\n  - id: a\n    type: THING\n    aliases: {fr: [A]}\n",
+     "e.yaml:2:5: entities.0: type 'THING' is not one of"),
+    ("no alias", "entities:\n  - id: a\n", "e.yaml:2:5: entities.0: entity 'a' needs at least one alias"),
+    ("bad id", "entities:\n  - id: A b\n    aliases: {fr: [A]}\n", "e.yaml:2:9: entities.0.id: String should match"),
+    ("duplicate id", "entities:\n  - id: a\n    aliases: {fr: [A]}\n  - id: a\n    aliases: {fr: [B]}\n",
+     "e.yaml:4:9: entities.1.id: duplicate entity id 'a'"),
+    ("empty exclusion", "entities:\n  - id: a\n    aliases: {fr: [A]}\n    exclude: [{within: 3}]\n",
+     "e.yaml:4:15: entities.0.exclude.0: an exclusion needs 'near' terms or a 'phrase'"),
+]
+
+
+@pytest.mark.parametrize("text, expected", [c[1:] for c in ENTITY_ERRORS], ids=[c[0] for c in ENTITY_ERRORS])
+def test_entity_catalog_errors_are_located(text, expected):
+    with pytest.raises(RuleError) as info:
+        parse_entities(text, "e.yaml")
+    assert str(info.value).startswith(expected)
+
+
+def test_a_bad_entity_catalog_in_the_rules_folder_is_reported(tmp_path):
+    (tmp_path / "a.yaml").write_text(rule_yaml("a"), encoding="utf-8")
+    (tmp_path / "entities.yaml").write_text("entities:\n  - id: x\n", encoding="utf-8")
+    with pytest.raises(RuleError, match=r"entities\.yaml:2:5: entities\.0: entity 'x' needs"):
+        load_rules(tmp_path)
+
+
+QUERY_RULES = """\
+rules:
+  - name: q
+    query: '"risque réel" NEAR/5 conflit AND NOT title:sport'
+    entities: [nato]
+  - name: e
+    entities: [putin, russia]
+"""
+
+
+def test_query_and_entity_rules_read():
+    q, e = parse_rules(QUERY_RULES, "r.yaml", entities=default_entities())
+    assert q.query == '"risque réel" NEAR/5 conflit AND NOT title:sport' and q.keywords is None
+    assert q.entities == ("nato",) and e.entities == ("putin", "russia") and e.query is None
+
+
+def test_the_schema_describes_the_rule_file():
+    import jsonschema
+    import yaml
+
+    schema = rule_schema()
+    props = schema["$defs"]["Rule"]["properties"]
+    assert {"name", "keywords", "query", "entities", "min_mentions", "channels"} <= set(props)
+    assert schema["$defs"]["Rule"]["additionalProperties"] is False
+    for path in RULES_DIR.glob("*.yaml"):
+        if path.name not in RESERVED_FILES:
+            jsonschema.validate(yaml.safe_load(path.read_text(encoding="utf-8")), schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"rules": [{"name": "x", "chanels": []}]}, schema)

@@ -1,0 +1,242 @@
+"""Benchmark the matching engine: articles/s on one core, against a naive loop and the floor.
+
+    python bench/matching.py [--quick] [--articles N] [--seconds S]
+
+For 10, 1,000 and 10,000 rules, on realistic French and English articles of
+3-6 KB, it measures:
+
+- engine: ``compile_rules(rules).match(doc)`` (normalization, one automaton
+  scan, rule evaluation, highlights for the rules that matched);
+- naive: a loop over one compiled regular expression per rule (the rule's
+  positive terms as an alternation, case-insensitive), on a few articles;
+- floor: a bare scan of the article text with a pyahocorasick automaton
+  holding the same keys as the engine's, doing nothing with the hits;
+- peak memory (tracemalloc) of compiling the rules and matching.
+
+It prints the figures and the ratios the goals are stated in, and ends with
+one line of JSON holding every figure. Numbers depend on the machine and on
+whatever else runs on it; this is never a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import random
+import re
+import resource
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import ahocorasick  # noqa: E402
+
+from monitor.matcher import compile_rules  # noqa: E402
+from monitor.query import EntityRef, Term, atoms, parse_query  # noqa: E402
+from monitor.rules import Keywords, Rule  # noqa: E402
+from monitor.types import Document  # noqa: E402
+
+SAMPLE = ROOT / "tests" / "samples" / "otan-ukraine-fr.txt"
+
+ENGLISH = """\
+NATO allies agreed on Tuesday to step up air defence deliveries to Ukraine after a week of heavy Russian strikes on energy infrastructure, the alliance's secretary general told reporters in Brussels.
+The decision follows weeks of talks between defence ministers, who said the United States and its European partners would coordinate the shipments through a new command centre in Germany.
+Russian officials dismissed the announcement as escalation, and the Kremlin said Vladimir Putin had discussed the situation with his security council on Monday evening.
+In Kyiv, President Volodymyr Zelensky thanked the allies but warned that the winter would test the country's resilience, with millions of people facing power cuts.
+Canada announced a further 500 million dollars in military aid, Prime Minister Mark Carney said in Ottawa, adding that Canadian trainers would remain in Poland and Latvia.
+The European Union is preparing its next package of sanctions, targeting the revenue Moscow draws from oil exports and the shadow fleet of tankers that carries them.
+Analysts at the International Institute for Strategic Studies said the front line had barely moved in months, but that the war of attrition was costly for both sides.
+At the United Nations, the Security Council met in an emergency session requested by France and the United Kingdom to discuss the safety of the Zaporizhzhia nuclear plant.
+Markets reacted calmly: European gas prices rose two per cent in early trading before easing, while the rouble weakened against the dollar for a third day.
+Officials in Washington said the administration was still reviewing a request for longer-range missiles and that no decision had been taken yet.
+"""
+
+
+def paragraphs() -> list[str]:
+    french = [p.strip() for p in SAMPLE.read_text(encoding="utf-8").split("\n\n") if len(p.strip()) > 80]
+    english = [p.strip() for p in ENGLISH.splitlines() if p.strip()]
+    return french + english
+
+
+def make_articles(n: int, rng: random.Random) -> list[Document]:
+    paras = paragraphs()
+    fillers = ["gouvernement", "économie", "élections", "sécurité", "énergie", "budget", "santé", "climate",
+               "markets", "inflation", "agriculture", "transport", "culture", "justice", "football"]
+    out = []
+    for _ in range(n):
+        size = rng.randint(3000, 6000)
+        body: list[str] = []
+        while sum(map(len, body)) < size:
+            p = rng.choice(paras)
+            words = p.split()
+            for _ in range(3):  # vary the text a little
+                words[rng.randrange(len(words))] = rng.choice(fillers)
+            body.append(" ".join(words))
+        text = "\n\n".join(body)[:size]
+        out.append(Document(title=body[0][:90], text=text, language=rng.choice(["fr", "en"])))
+    return out
+
+
+def vocabulary(rng: random.Random, docs: list[Document], size: int) -> tuple[list[str], list[str]]:
+    """(words seen in the articles, made-up proper names that mostly are not)."""
+    # Names seen in the articles (what people watch), rarely function words.
+    seen = sorted({w for d in docs[:50] for w in re.findall(r"\b[A-ZÉ][^\W\d_]{3,}", d.text)})
+    syllables = ["ka", "ro", "vi", "lan", "mer", "dor", "tsi", "bel", "gru", "no", "sta", "wen", "pol", "ix",
+                 "ar", "qua", "zen", "lu", "bra", "om"]
+    made_up = sorted({"".join(rng.choice(syllables) for _ in range(rng.randint(2, 4))).capitalize()
+                      for _ in range(size * 3)})
+    return seen, made_up
+
+
+def make_rules(n: int, rng: random.Random, seen: list[str], made_up: list[str]) -> list[Rule]:
+    """A realistic mix: mostly watch lists of names (few of which occur in a given
+    article), topic queries with operators, and 2% rules with entities."""
+    entities = ["nato", "ukraine", "russia", "putin", "canada", "eu", "un", "usa", "zelensky", "kremlin"]
+    rules = []
+    for i in range(n):
+        kind = rng.random()
+
+        def term() -> str:
+            r = rng.random()
+            if r < 0.003:
+                return rng.choice(seen)
+            if r < 0.1:
+                return f'"{rng.choice(made_up)} {rng.choice(made_up)}"'
+            if r < 0.25:
+                return rng.choice(made_up)[:5].lower() + "*"
+            return rng.choice(made_up)
+
+        if kind < 0.6:
+            rule = Rule(name=f"r{i}", keywords=Keywords(any=tuple(term().strip('"') for _ in range(rng.randint(1, 4)))))
+        elif kind < 0.98:
+            a, b, c = term(), term(), term()
+            q = rng.choice([f"{a} AND NOT {b}", f"({a} OR {b}) {c}", f"{a} NEAR/5 {b}", f"title:{a} OR {b}",
+                            f"{a} OR {b} OR {c}", f"case:{rng.choice(made_up)} OR {a}"])
+            rule = Rule(name=f"r{i}", query=q)
+        else:
+            e = rng.choice(entities)
+            rule = Rule(name=f"r{i}", query=rng.choice([f"entity:{e} AND {term()}",
+                                                          f"{term()} AND NOT entity:{e}",
+                                                          f"entity:{e} NEAR/10 {term()}"]))
+        rules.append(rule)
+    return rules
+
+
+def naive_patterns(rules: list[Rule]) -> list[re.Pattern]:
+    """One regex per rule: its positive terms (entities as their aliases) as an alternation."""
+    from monitor.entities import default_entities
+
+    catalog = default_entities()
+    out = []
+    for rule in rules:
+        if rule.keywords is not None:
+            terms = list(rule.keywords.any + rule.keywords.all)
+        else:
+            terms = []
+            for a in atoms(parse_query(rule.query)):
+                if isinstance(a, Term):
+                    terms.append(a.body)
+                elif isinstance(a, EntityRef):
+                    ent = catalog[catalog.resolve(a.id)]
+                    terms += [n for names in ent.aliases.values() for n in names]
+        alts = [re.escape(t.strip('"').rstrip("*")) + (r"\w*" if t.endswith("*") else "") for t in terms]
+        out.append(re.compile(r"\b(?:" + "|".join(alts) + r")\b", re.IGNORECASE))
+    return out
+
+
+def rate(fn, docs: list[Document], seconds: float) -> float:
+    """Articles per second of ``fn`` over ``docs``, repeated for about ``seconds``."""
+    done, start = 0, time.perf_counter()
+    while True:
+        for d in docs:
+            fn(d)
+        done += len(docs)
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return done / elapsed
+
+
+def peak_mb(fn) -> float:
+    gc.collect()
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1] / 1e6
+    finally:
+        tracemalloc.stop()
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="fewer articles and shorter timings")
+    ap.add_argument("--articles", type=int, default=None, help="articles to generate (default 300, quick 60)")
+    ap.add_argument("--seconds", type=float, default=None, help="time per measurement (default 3, quick 1)")
+    ap.add_argument("--seed", type=int, default=4)
+    args = ap.parse_args(argv)
+    n_articles = args.articles or (60 if args.quick else 300)
+    seconds = args.seconds or (1.0 if args.quick else 3.0)
+    sizes = [10, 1000, 10000]
+    rng = random.Random(args.seed)
+    docs = make_articles(n_articles, rng)
+    seen, made_up = vocabulary(rng, docs, max(sizes))
+    avg_kb = sum(len(d.text.encode()) for d in docs) / len(docs) / 1024
+    print(f"{len(docs)} articles, {avg_kb:.1f} KB on average; {seconds:.0f}s per measurement; one core")
+
+    compile_rules([Rule(name="warm", query="entity:nato")])  # load the catalog and lemmas once
+    figures: dict = {"articles": len(docs), "avg_kb": round(avg_kb, 2), "sizes": {}}
+    for n in sizes:
+        rules = make_rules(n, random.Random(n), seen, made_up)
+        t0 = time.perf_counter()
+        matcher = compile_rules(rules)
+        compile_s = time.perf_counter() - t0
+        mem = peak_mb(lambda: [compile_rules(rules).match(d) for d in docs[:20]])
+        engine = rate(matcher.match, docs, seconds)
+        matches = sum(len(matcher.match(d)) for d in docs) / len(docs)
+
+        keys = ahocorasick.Automaton()
+        for i, key in enumerate(matcher._automaton.keys()):
+            keys.add_word(key, i)
+        keys.make_automaton()
+        floor = rate(lambda d: sum(1 for _ in keys.iter(d.title)) + sum(1 for _ in keys.iter(d.text)),
+                     docs, seconds)
+
+        patterns = naive_patterns(rules)
+        few = docs[:max(2, min(len(docs), 200 // max(1, n // 100)))]
+        naive = rate(lambda d: [p for p in patterns if p.search(d.title) or p.search(d.text)], few,
+                     seconds)
+        fig = {"rules": n, "terms": len(matcher._patterns), "compile_s": round(compile_s, 3),
+               "engine_aps": round(engine, 1), "floor_aps": round(floor, 1), "naive_aps": round(naive, 2),
+               "engine_us": round(1e6 / engine, 1), "floor_us": round(1e6 / floor, 1),
+               "vs_floor": round(floor / engine, 2), "vs_naive": round(engine / naive, 1),
+               "peak_mb": round(mem, 1), "matches_per_article": round(matches, 2)}
+        figures["sizes"][str(n)] = fig
+        print(f"{n:>6} rules ({fig['terms']} terms, compiled in {compile_s:.2f}s): "
+              f"engine {engine:,.0f} art/s ({fig['engine_us']} us), floor {floor:,.0f} art/s, "
+              f"naive {naive:,.1f} art/s | {fig['vs_floor']}x the floor's cost, "
+              f"{fig['vs_naive']:,}x the naive loop, peak {mem:.0f} MB, "
+              f"{matches:.1f} matches/article")
+    small, big = figures["sizes"]["10"], figures["sizes"]["10000"]
+    figures["cost_10k_vs_10"] = round(big["engine_us"] / small["engine_us"], 2)
+    figures["max_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    goals = {
+        "aps_10k>=5000": big["engine_aps"] >= 5000,
+        "within_2x_floor": big["vs_floor"] <= 2,
+        "1000x_naive": big["vs_naive"] >= 1000,
+        "cost_10k<=1.5x_cost_10": figures["cost_10k_vs_10"] <= 1.5,
+        "under_300mb": big["peak_mb"] < 300 and figures["max_rss_mb"] < 300,
+    }
+    figures["goals"] = goals
+    print(f"cost at 10,000 rules / cost at 10: {figures['cost_10k_vs_10']}x; "
+          f"max RSS {figures['max_rss_mb']} MB")
+    print("goals: " + ", ".join(f"{k} {'met' if v else 'NOT met'}" for k, v in goals.items()))
+    print(json.dumps(figures, separators=(",", ":")))
+    return figures
+
+
+if __name__ == "__main__":
+    main()
