@@ -64,6 +64,8 @@ class Settings(BaseModel):
         default_factory=dict, description="channel name -> apprise URL (or {url, mode, digest, quiet_hours})")
     timezone: str = Field("UTC", description="time zone of the times shown in alerts")
     templates: Path | None = Field(None, description="folder of alert templates overriding the shipped ones")
+    ops_channel: str | None = Field(None, description="channel told when a feed or a rule goes quiet or fails")
+    watchdog_failures: int = Field(5, ge=1, description="failed polls in a row before the watchdog says so")
     poll_tick: float = Field(10.0, gt=0, description="seconds between two looks for feeds due to poll")
     default_interval: int = Field(900, ge=10, description="seconds between two polls of a feed")
     allow_networks: list[str] = Field(default_factory=list,

@@ -142,6 +142,7 @@ class Rule(_Model):
     tags: tuple[Name, ...] = ()
     delivery: Literal["immediate", "digest", "throttle"] = "immediate"
     per_hour: int | None = Field(None, ge=1, strict=True)
+    spike_alerts: bool = Field(False, strict=True)  # one alert when matches per hour jump far above normal
 
     @model_validator(mode="after")
     def _one_condition(self) -> Rule:

@@ -105,6 +105,12 @@ class Services:
     def check(self) -> None:
         """Fail fast on bad configuration: rules, channels, feeds, templates and database."""
         self.notifier
+        if self.settings.ops_channel and self.settings.ops_channel not in self.settings.channels:
+            from .errors import ConfigError
+
+            raise ConfigError(f"unknown channel {self.settings.ops_channel!r} (configured: "
+                              f"{', '.join(sorted(self.settings.channels)) or 'none'})", field="ops_channel",
+                              **self.settings.locate("ops_channel"))
         if self.settings.templates is not None:
             from datetime import datetime, timezone
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint, event, func, or_, update
+from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint, event, func, or_, update
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import Field, Session, SQLModel, create_engine, select
@@ -86,6 +86,11 @@ class StoredArticleRow(SQLModel, table=True):
     fetched_at: datetime = Field(default_factory=utcnow, index=True)
     # NULL until the article went through matching: the outbox of match work.
     matched_at: datetime | None = Field(default=None, index=True)
+    # Its story (monitor.stories): the id of the story's first article, and what finds it again.
+    story_id: int | None = Field(default=None, index=True)
+    story_sig: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    story_size: int | None = None
+    story_entities: str | None = None
 
 
 class SourceRow(SQLModel, table=True):
@@ -99,6 +104,40 @@ class SourceRow(SQLModel, table=True):
     entry_key: str = Field(max_length=1100)
     content_hash: str = ""
     seen_at: datetime = Field(default_factory=utcnow)
+
+
+class WatchStateRow(SQLModel, table=True):
+    """What the watchdog and the spike check remember between runs (so each thing is said once)."""
+
+    __tablename__ = "watch_state"
+    __table_args__ = (UniqueConstraint("kind", "key", name="uq_watch_state"),)
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=20)
+    key: str = Field(max_length=2100)
+    state: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class StoryKeyRow(SQLModel, table=True):
+    """The story index: one row per LSH band or entity key of an article."""
+
+    __tablename__ = "story_key"
+    __table_args__ = (UniqueConstraint("key", "article_id", name="uq_story_key_article"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200, index=True)
+    article_id: int = Field(foreign_key="article.id")
+    story_id: int
+    published: datetime = Field(index=True)
+
+
+@dataclass(frozen=True)
+class StoryRow:
+    story_id: int
+    title: str
+    articles: int
+    sources: tuple[str, ...]
+    first_seen: datetime | None
+    last_seen: datetime | None
 
 
 class MatchRow(SQLModel, table=True):
@@ -542,6 +581,17 @@ class Store:
         digest_channels, quiet_channels = set(digest_channels), set(quiet_channels)
         with self._session() as s:
             budget: dict[tuple[str, str], int] = {}
+            # One alert per (story, rule, channel): who alerted each story already.
+            story_of = dict(s.exec(select(StoredArticleRow.id, StoredArticleRow.story_id)
+                                   .where(StoredArticleRow.id.in_(list(results)))).all()) if results else {}
+            alerted: dict[tuple[int, str, str], int] = {}
+            stories = {sid for sid in story_of.values() if sid is not None}
+            if stories:
+                for sid, rule, channel, aid in s.exec(
+                        select(StoredArticleRow.story_id, Delivery.rule, Delivery.channel, Delivery.article_id)
+                        .join(StoredArticleRow, StoredArticleRow.id == Delivery.article_id)
+                        .where(StoredArticleRow.story_id.in_(stories)).order_by(Delivery.id)).all():
+                    alerted.setdefault((sid, rule, channel), aid)
             for article_id, matches in results.items():
                 for m in matches:
                     self._insert_ignore(s, MatchRow, [dict(
@@ -557,6 +607,9 @@ class Store:
                             held = "quiet hours"
                         elif m.delivery == "digest" or c in digest_channels:
                             held = "digest"
+                        elif alerted.setdefault((story_of.get(article_id) or -article_id, m.rule, c),
+                                                article_id) != article_id:
+                            held = "same story"
                         elif m.delivery == "throttle" and m.per_hour is not None:
                             key = (m.rule, c)
                             if key not in budget:
@@ -630,7 +683,8 @@ class Store:
                 .join(Feed, Feed.id == StoredArticleRow.feed_id)
                 .where(Delivery.digest_id == digest_id)
             ).all()
-            alerts = [_alert(m, a, feed) for m, a, feed in rows]
+            sources = self.story_sources([a.id for _, a, _ in rows]) if rows else {}
+            alerts = [replace(_alert(m, a, feed), sources=sources.get(a.id, ())) for m, a, feed in rows]
             alerts.sort(key=lambda x: x.published or datetime.min.replace(tzinfo=timezone.utc), reverse=True)
             return d.channel, d.reason, alerts
 
@@ -757,3 +811,315 @@ class Store:
                 out[f"deliveries_{st}"] = s.exec(
                     select(func.count()).select_from(Delivery).where(Delivery.status == st)).one()
             return out
+
+    # -- redelivery counting, dead letters and status (appended for issue 6) -------------
+
+    # -- stories -------------------------------------------------------------
+
+    def assign_stories(self, items: Sequence[tuple[int, dict, tuple[str, ...]]], decide, *,
+                       window: timedelta) -> dict[int, int]:
+        """Put each article into a story, in one transaction; article id -> story id.
+
+        ``items`` are (article id, candidate as plain data, index keys);
+        ``decide(candidate_plain, neighbours)`` picks among (story id,
+        candidate plain) neighbours found through the keys, or returns None
+        for a new story (whose id is the article's). An article already in a
+        story keeps it; a new version of an article joins its original's story.
+        Neighbours come from the key index, never a scan of stored articles.
+        """
+        out: dict[int, int] = {}
+        with self._session() as s:
+            rows = {a.id: a for a in s.exec(select(StoredArticleRow).where(
+                StoredArticleRow.id.in_([i for i, _, _ in items])))}
+            for article_id, plain, keys in items:
+                a = rows.get(article_id)
+                if a is None:
+                    continue
+                if a.story_id is not None:
+                    out[article_id] = a.story_id
+                    continue
+                published = plain["published"]
+                story_id = None
+                if a.update_of is not None:
+                    story_id = s.exec(select(StoredArticleRow.story_id)
+                                      .where(StoredArticleRow.id == a.update_of)).first()
+                if story_id is None and keys:
+                    since = published - window
+                    neigh = s.exec(
+                        select(StoryKeyRow.story_id, StoredArticleRow)
+                        .join(StoredArticleRow, StoredArticleRow.id == StoryKeyRow.article_id)
+                        .where(StoryKeyRow.key.in_(list(keys)), StoryKeyRow.published >= since,
+                               StoryKeyRow.article_id != article_id)
+                        .order_by(StoryKeyRow.published.desc()).limit(200)).all()
+                    seen, neighbours = set(), []
+                    for sid, other in neigh:
+                        if other.id in seen or other.story_sig is None:
+                            continue
+                        seen.add(other.id)
+                        neighbours.append((sid, dict(signature=other.story_sig, size=other.story_size,
+                                                     entities=other.story_entities or "",
+                                                     published=_aware(other.published_at or other.fetched_at),
+                                                     language=other.language)))
+                    story_id = decide(plain, neighbours)
+                story_id = story_id if story_id is not None else article_id
+                a.story_id, a.story_sig = story_id, plain["signature"]
+                a.story_size, a.story_entities = plain["size"], plain["entities"]
+                s.add(a)
+                s.flush()
+                self._insert_ignore(s, StoryKeyRow, [dict(key=k, article_id=article_id, story_id=story_id,
+                                                          published=published) for k in keys],
+                                    ["key", "article_id"], returning=())
+                out[article_id] = story_id
+            s.commit()
+        return out
+
+    def stories(self, *, since: datetime | None = None, limit: int = 20) -> list[StoryRow]:
+        """Recent stories, newest first, with their sources."""
+        with self._session() as s:
+            q = (select(StoredArticleRow.story_id, func.count(), func.min(StoredArticleRow.fetched_at),
+                        func.max(StoredArticleRow.fetched_at))
+                 .where(StoredArticleRow.story_id.is_not(None)))
+            if since is not None:
+                q = q.where(StoredArticleRow.fetched_at >= since)
+            groups = s.exec(q.group_by(StoredArticleRow.story_id)
+                            .order_by(func.max(StoredArticleRow.fetched_at).desc()).limit(limit)).all()
+            out = []
+            for story_id, n, first, last in groups:
+                members = s.exec(select(StoredArticleRow.title, StoredArticleRow.url, Feed.name)
+                                 .join(SourceRow, SourceRow.article_id == StoredArticleRow.id)
+                                 .join(Feed, Feed.id == SourceRow.feed_id)
+                                 .where(StoredArticleRow.story_id == story_id)
+                                 .order_by(SourceRow.id)).all()
+                title = members[0][0] if members else ""
+                out.append(StoryRow(story_id, title, n, tuple(dict.fromkeys(f for _, _, f in members)),
+                                    _aware(first), _aware(last)))
+            return out
+
+    def story_sources(self, article_ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
+        """For each article, the feeds of every article of its story, first seen first."""
+        with self._session() as s:
+            story_of = dict(s.exec(select(StoredArticleRow.id, StoredArticleRow.story_id)
+                                   .where(StoredArticleRow.id.in_(list(article_ids)))).all())
+            wanted = {sid for sid in story_of.values() if sid is not None}
+            by_story: dict[int, list[str]] = {}
+            if wanted:
+                for sid, name in s.exec(select(StoredArticleRow.story_id, Feed.name)
+                                        .join(SourceRow, SourceRow.article_id == StoredArticleRow.id)
+                                        .join(Feed, Feed.id == SourceRow.feed_id)
+                                        .where(StoredArticleRow.story_id.in_(wanted))
+                                        .order_by(SourceRow.id)).all():
+                    by_story.setdefault(sid, []).append(name)
+            return {aid: tuple(dict.fromkeys(by_story.get(sid, ()))) for aid, sid in story_of.items()}
+
+    # -- watchdog and spike state ----------------------------------------------
+
+    def watch_states(self, kind: str) -> dict[str, dict]:
+        """What the watchdog (kind "feed", "rule") or spike check ("spike") remembers, by key."""
+        with self._session() as s:
+            return {k: v for k, v in s.exec(select(WatchStateRow.key, WatchStateRow.state)
+                                            .where(WatchStateRow.kind == kind)).all()}
+
+    def save_watch_states(self, kind: str, states: dict[str, dict], now: datetime | None = None) -> None:
+        now = now or utcnow()
+        with self._session() as s:
+            existing = {r.key: r for r in s.exec(select(WatchStateRow).where(
+                WatchStateRow.kind == kind, WatchStateRow.key.in_(list(states))))}
+            for key, state in states.items():
+                row = existing.get(key) or WatchStateRow(kind=kind, key=key)
+                row.state, row.updated_at = state, now
+                s.add(row)
+            s.commit()
+
+    def feed_activity(self, since: datetime) -> list[tuple[FeedRow, list[datetime]]]:
+        """Each enabled feed's health, with the times its new articles appeared since ``since``."""
+        feeds = [f for f in self.list_feeds() if f.enabled]
+        times: dict[int, list[datetime]] = {}
+        with self._session() as s:
+            for fid, t in s.exec(select(SourceRow.feed_id, SourceRow.seen_at).where(SourceRow.seen_at >= since)):
+                times.setdefault(fid, []).append(_aware(t))
+        return [(f, times.get(f.id, [])) for f in feeds]
+
+    def match_times(self, since: datetime, rules: Sequence[str] | None = None) -> dict[str, list[datetime]]:
+        """When each rule matched since ``since``."""
+        with self._session() as s:
+            q = select(MatchRow.rule, MatchRow.created_at).where(MatchRow.created_at >= since)
+            if rules is not None:
+                q = q.where(MatchRow.rule.in_(list(rules)))
+            out: dict[str, list[datetime]] = {}
+            for rule, t in s.exec(q):
+                out.setdefault(rule, []).append(_aware(t))
+            return out
+
+    def top_stories(self, rule: str, since: datetime, limit: int = 3) -> list[tuple[str, int]]:
+        """The stories with the most matches of ``rule`` since ``since``: (title, articles)."""
+        with self._session() as s:
+            rows = s.exec(select(StoredArticleRow.story_id, func.count(), func.min(StoredArticleRow.title))
+                          .join(MatchRow, MatchRow.article_id == StoredArticleRow.id)
+                          .where(MatchRow.rule == rule, MatchRow.created_at >= since)
+                          .group_by(StoredArticleRow.story_id)
+                          .order_by(func.count().desc()).limit(limit)).all()
+            return [(title, n) for _, n, title in rows]
+
+    def note_attempt(self, task_id: str, kind: str, now: datetime | None = None) -> int:
+        """Count one more delivery of the queue message ``task_id``; how many there were so far.
+
+        A message that comes back (its worker died, it raised, it was retried)
+        counts again, so poison work is recognised even when it kills the process
+        running it.
+        """
+        now = now or utcnow()
+        if self.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        table = WorkAttempt.__table__
+        stmt = (insert(table).values(task_id=task_id[:200], kind=kind, attempts=1, updated_at=now)
+                .on_conflict_do_update(index_elements=["task_id"],
+                                       set_={"attempts": table.c.attempts + 1, "updated_at": now})
+                .returning(table.c.attempts))
+        with self._session() as s:
+            n = s.connection().execute(stmt).scalar_one()
+            s.commit()
+            return n
+
+    def forget_attempt(self, task_id: str) -> None:
+        """The message ``task_id`` finished: drop its delivery count."""
+        with self._session() as s:
+            s.exec(WorkAttempt.__table__.delete().where(WorkAttempt.task_id == task_id[:200]))
+            s.commit()
+
+    def dead_letter(self, kind: str, item_ids: Sequence[int], reason: str, *, attempts: int = 0,
+                    now: datetime | None = None) -> None:
+        """Record work that is given up (poison): it is never queued again by the sweeper."""
+        now = now or utcnow()
+        with self._session() as s:
+            self._insert_ignore(s, DeadLetter, [dict(kind=kind, item_id=i, reason=_one_line(reason),
+                                                     attempts=attempts, created_at=now) for i in item_ids],
+                                ["kind", "item_id"], returning=())
+            s.commit()
+
+    def dead_letters(self, *, kind: str | None = None, limit: int = 50) -> list[DeadLetterRow]:
+        """Dead-lettered work, newest first."""
+        with self._session() as s:
+            q = select(DeadLetter)
+            if kind:
+                q = q.where(DeadLetter.kind == kind)
+            return [DeadLetterRow(d.id, d.kind, d.item_id, d.reason, d.attempts, _aware(d.created_at))
+                    for d in s.exec(q.order_by(DeadLetter.id.desc()).limit(limit)).all()]
+
+    def pending_work(self, older_than: timedelta, *, retry_base: float = 30.0, max_countdown: float = 1800,
+                     sending_lease: timedelta = timedelta(minutes=5), now: datetime | None = None,
+                     limit: int = 1000) -> PendingWork:
+        """Work committed but apparently not in the queue any more, for the sweeper.
+
+        Articles never matched (and not dead-lettered), deliveries pending,
+        failed deliveries whose retry was due ``older_than`` ago (their retry
+        message was lost with a worker), and deliveries left ``sending`` past
+        the lease (their sender died: the one duplicate no design avoids).
+        """
+        now = now or utcnow()
+        cutoff = now - older_than
+        with self._session() as s:
+            dead = select(DeadLetter.item_id).where(DeadLetter.kind == "article")
+            arts = s.exec(select(StoredArticleRow.id)
+                          .where(StoredArticleRow.matched_at.is_(None), StoredArticleRow.fetched_at < cutoff,
+                                 StoredArticleRow.id.not_in(dead))
+                          .order_by(StoredArticleRow.id).limit(limit)).all()
+            pend = s.exec(select(Delivery.id)
+                          .where(Delivery.status == PENDING, Delivery.updated_at < cutoff)
+                          .order_by(Delivery.id).limit(limit)).all()
+            failed = []
+            for did, attempts, updated in s.exec(
+                    select(Delivery.id, Delivery.attempts, Delivery.updated_at)
+                    .where(Delivery.status == FAILED, Delivery.updated_at < cutoff)
+                    .order_by(Delivery.id).limit(limit)).all():
+                countdown = min(retry_base * 2 ** max(attempts - 1, 0), max_countdown)
+                if _aware(updated) + timedelta(seconds=countdown) < cutoff:
+                    failed.append((did, attempts))
+            sending = s.exec(select(Delivery.id)
+                             .where(Delivery.status == SENDING, Delivery.updated_at < now - sending_lease)
+                             .order_by(Delivery.id).limit(limit)).all()
+        return PendingWork(list(arts), list(pend), failed, list(sending))
+
+    def status(self, now: datetime | None = None) -> dict[str, Any]:
+        """What an operator needs at a glance: the oldest item waiting in each stage,
+        dead work, and failing feeds and channels (plain values, for ``monitor status``)."""
+        now = now or utcnow()
+
+        def age(t) -> float | None:
+            return None if t is None else max(0.0, round((now - _aware(t)).total_seconds(), 1))
+
+        with self._session() as s:
+            dead_articles = select(DeadLetter.item_id).where(DeadLetter.kind == "article")
+            n_unmatched, oldest_unmatched = s.exec(
+                select(func.count(), func.min(StoredArticleRow.fetched_at))
+                .where(StoredArticleRow.matched_at.is_(None), StoredArticleRow.id.not_in(dead_articles))).one()
+            stages = {"match": {"waiting": n_unmatched, "oldest_age_s": age(oldest_unmatched)}}
+            for st in (PENDING, SENDING, FAILED, HELD):
+                n, oldest = s.exec(select(func.count(), func.min(Delivery.updated_at if st != HELD
+                                                                  else Delivery.created_at))
+                                   .where(Delivery.status == st)).one()
+                stages[f"deliver_{st}"] = {"waiting": n, "oldest_age_s": age(oldest)}
+            dead_letters = {k: n for k, n in s.exec(select(DeadLetter.kind, func.count())
+                                                     .group_by(DeadLetter.kind)).all()}
+            dead_deliveries = s.exec(select(func.count()).select_from(Delivery)
+                                     .where(Delivery.status == DEAD)).one()
+            failing_feeds = [dict(id=f.id, url=f.url, name=f.name, failures=f.consecutive_failures,
+                                  last_error=f.last_error, last_success_age_s=age(f.last_success_at))
+                             for f in s.exec(select(Feed).where(Feed.enabled == True,  # noqa: E712
+                                                                Feed.consecutive_failures > 0)
+                                             .order_by(Feed.consecutive_failures.desc()).limit(20)).all()]
+            channels: dict[str, dict[str, Any]] = {}
+            for ch, st, n in s.exec(select(Delivery.channel, Delivery.status, func.count())
+                                    .where(Delivery.status.in_([FAILED, DEAD]))
+                                    .group_by(Delivery.channel, Delivery.status)).all():
+                channels.setdefault(ch, {"failed": 0, "dead": 0})[st] = n
+            for ch in channels:
+                channels[ch]["last_error"] = s.exec(
+                    select(Delivery.last_error).where(Delivery.channel == ch, Delivery.status.in_([FAILED, DEAD]))
+                    .order_by(Delivery.updated_at.desc()).limit(1)).first()
+        return {"stages": stages, "dead_letters": dead_letters, "dead_deliveries": dead_deliveries,
+                "failing_feeds": failing_feeds, "failing_channels": channels}
+
+
+class WorkAttempt(SQLModel, table=True):
+    """How many times a queue message was delivered to a worker (redelivery count)."""
+
+    __tablename__ = "work_attempt"
+    task_id: str = Field(primary_key=True, max_length=200)
+    kind: str = ""
+    attempts: int = 0
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class DeadLetter(SQLModel, table=True):
+    """Work given up after repeated failures (a poison article), with the reason."""
+
+    __tablename__ = "dead_letter"
+    __table_args__ = (UniqueConstraint("kind", "item_id", name="uq_dead_letter"),)
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=40)  # "article"
+    item_id: int
+    reason: str = ""
+    attempts: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+@dataclass(frozen=True)
+class DeadLetterRow:
+    id: int
+    kind: str
+    item_id: int
+    reason: str
+    attempts: int
+    created_at: datetime | None
+
+
+@dataclass(frozen=True)
+class PendingWork:
+    """What the sweeper queues again (see :meth:`Store.pending_work`)."""
+
+    articles: list[int]
+    deliveries: list[int]
+    failed_deliveries: list[tuple[int, int]]  # (id, attempts so far)
+    sending_deliveries: list[int]
