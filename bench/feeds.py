@@ -49,15 +49,29 @@ WORDS_EN = ("NATO Ukraine Kyiv Moscow summit alliance defence minister governmen
             "energy climate agreement border sanctions talks president army Europe").split()
 
 
+_SYLLABLES = "ba be bi bo bu da de di do du ka ke ki ko ku la le li lo lu ma me mi mo mu na ne ni no nu " \
+             "ra re ri ro ru sa se si so su ta te ti to tu va ve vi vo vu".split()
+FILLER = sorted({"".join(r.choice(_SYLLABLES) for _ in range(2 + k % 3))
+                 for k, r in ((k, random.Random(k)) for k in range(3000))})
+
+
 def make_feed(i: int) -> bytes:
-    """Feed number i: 50 items, distinct URLs, ~600 characters of text each."""
+    """Feed number i: 50 items, distinct URLs, ~600 characters of text each.
+
+    Mostly filler words from a vocabulary of thousands, with news terms mixed in,
+    so that articles are distinct stories, as in real feeds.
+    """
     rng = random.Random(i)
-    words = WORDS_FR if i % 2 else WORDS_EN
+    topical = WORDS_FR if i % 2 else WORDS_EN
+
+    def word() -> str:
+        return rng.choice(topical) if rng.random() < 0.15 else rng.choice(FILLER)
+
     now = datetime(2026, 11, 1, tzinfo=timezone.utc)
     items = []
     for j in range(ITEMS):
-        title = " ".join(rng.choice(words) for _ in range(9)).capitalize()
-        text = ". ".join(" ".join(rng.choice(words) for _ in range(12)) for _ in range(8))
+        title = " ".join(word() for _ in range(9)).capitalize()
+        text = ". ".join(" ".join(word() for _ in range(12)) for _ in range(8))
         when = format_datetime(now - timedelta(minutes=37 * j + i), usegmt=True)
         items.append(f"<item><title>{escape(title)}</title>"
                      f"<link>https://news{i % 50}.example.org/{i}/{j}?utm_source=rss</link>"

@@ -379,8 +379,10 @@ def alerts_retry(ctx, status, ids):
     click.echo(f"requeued {len(found)} deliver{'y' if len(found) == 1 else 'ies'}")
 
 
+from .cli_status import status  # noqa: E402
 from .cli_web import web  # noqa: E402
 
+cli.add_command(status)
 cli.add_command(web)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -43,19 +43,28 @@ def fetch_feed(state: FeedState, *, fetcher: Fetcher, now: datetime | None = Non
 
     Errors become a record with ``error`` set, never an exception.
     """
+    got = _fetch(state, fetcher)
+    return got if isinstance(got[0], PollRecord) else _parse(state, got[0], got[1], now)
+
+
+def _fetch(state: FeedState, fetcher: Fetcher):
+    # Network only: (FetchResult, body hash) to parse, or (PollRecord, why) when there is nothing to parse.
     try:
         got = fetcher.fetch(state.url, etag=state.etag, last_modified=state.last_modified)
-        if got.not_modified:
-            return PollRecord(state.id, status=304, etag=got.etag, last_modified=got.last_modified), \
-                "not modified"
-        body_hash = hashlib.sha256(got.body).hexdigest()
-        if body_hash == state.body_hash:
-            # The server ignored conditional GET but nothing changed: don't parse again.
-            return PollRecord(state.id, status=got.status, etag=got.etag, last_modified=got.last_modified,
-                              body_hash=body_hash), "unchanged body"
     except FeedError as e:
         return PollRecord(state.id, status=e.status, error=str(e),
                           retry_after=getattr(e, "retry_after", None)), None
+    if got.not_modified:
+        return PollRecord(state.id, status=304, etag=got.etag, last_modified=got.last_modified), "not modified"
+    body_hash = hashlib.sha256(got.body).hexdigest()
+    if body_hash == state.body_hash:
+        # The server ignored conditional GET but nothing changed: don't parse again.
+        return PollRecord(state.id, status=got.status, etag=got.etag, last_modified=got.last_modified,
+                          body_hash=body_hash), "unchanged body"
+    return got, body_hash
+
+
+def _parse(state: FeedState, got, body_hash: str, now: datetime | None) -> tuple[PollRecord, str | None]:
     try:
         parsed = parse_feed(got.body, url=got.url or state.url, headers=got.headers, now=now)
     except FeedError as e:  # the server answered, with something that is not a usable feed
@@ -71,19 +80,28 @@ def fetch_feed(state: FeedState, *, fetcher: Fetcher, now: datetime | None = Non
 
 def poll_feeds(feed_ids, *, store: Store, fetcher: Fetcher, max_workers: int = 8,
                now: datetime | None = None) -> list[PollOutcome]:
-    """Poll several feeds: fetch and parse concurrently, store all in one transaction.
+    """Poll several feeds: fetch concurrently, parse, store all in one transaction.
 
-    A feed that fails is recorded (error, backoff) and reported in its
-    outcome, never raised: one bad feed must not stop the others.
+    Threads only wait on the network; parsing (CPU) happens in this thread
+    as responses arrive, so it never fights the fetches for the GIL. A feed
+    that fails is recorded (error, backoff) and reported in its outcome,
+    never raised: one bad feed must not stop the others.
     """
     ids = list(feed_ids)
     states = store.feed_states(ids)
     work = [states[i] for i in ids if i in states]
+    done: dict[int, tuple[PollRecord, str | None]] = {}
     if len(work) > 1 and max_workers > 1:
         with ThreadPoolExecutor(max_workers=min(max_workers, len(work))) as pool:
-            fetched = list(pool.map(lambda st: fetch_feed(st, fetcher=fetcher, now=now), work))
+            futures = {pool.submit(_fetch, st, fetcher): st for st in work}
+            for fut in as_completed(futures):
+                st = futures[fut]
+                a, b = fut.result()
+                done[st.id] = (a, b) if isinstance(a, PollRecord) else _parse(st, a, b, now)
     else:
-        fetched = [fetch_feed(st, fetcher=fetcher, now=now) for st in work]
+        for st in work:
+            done[st.id] = fetch_feed(st, fetcher=fetcher, now=now)
+    fetched = [done[st.id] for st in work]
     new_ids = store.record_polls([rec for rec, _ in fetched], now=now)
     outcomes = {i: PollOutcome(i, "", skipped="unknown feed") for i in ids}
     for st, (rec, skipped) in zip(work, fetched):

@@ -845,17 +845,20 @@ class Store:
                                       .where(StoredArticleRow.id == a.update_of)).first()
                 if story_id is None and keys:
                     since = published - window
-                    neigh = s.exec(
-                        select(StoryKeyRow.story_id, StoredArticleRow)
-                        .join(StoredArticleRow, StoredArticleRow.id == StoryKeyRow.article_id)
+                    # No ORDER BY: the index scan stops at the limit instead of sorting every
+                    # row of a crowded key (a busy day's common words).
+                    hits = s.exec(
+                        select(StoryKeyRow.story_id, StoryKeyRow.article_id)
                         .where(StoryKeyRow.key.in_(list(keys)), StoryKeyRow.published >= since,
-                               StoryKeyRow.article_id != article_id)
-                        .order_by(StoryKeyRow.published.desc()).limit(200)).all()
-                    seen, neighbours = set(), []
-                    for sid, other in neigh:
-                        if other.id in seen or other.story_sig is None:
+                               StoryKeyRow.article_id != article_id).limit(200)).all()
+                    story_by_article = dict((aid, sid) for sid, aid in hits)
+                    others = s.exec(select(StoredArticleRow).where(
+                        StoredArticleRow.id.in_(list(story_by_article)))).all() if story_by_article else []
+                    neighbours = []
+                    for other in others:
+                        if other.story_sig is None:
                             continue
-                        seen.add(other.id)
+                        sid = story_by_article[other.id]
                         neighbours.append((sid, dict(signature=other.story_sig, size=other.story_size,
                                                      entities=other.story_entities or "",
                                                      published=_aware(other.published_at or other.fetched_at),

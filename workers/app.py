@@ -7,11 +7,14 @@ state lives in the database (an outbox), the broker only carries ids.
 from __future__ import annotations
 
 import logging
+import os
 from datetime import timedelta
 
 from celery import Celery
 from celery.signals import after_setup_logger
 from kombu import Exchange, Queue
+from kombu.transport import redis as kombu_redis
+from kombu.transport.virtual import QoS as _VirtualQoS
 
 from monitor.config import Settings, load_settings
 from monitor.service import Services
@@ -33,10 +36,90 @@ ROUTES = {
     "monitor.deliver": "deliver",
     "monitor.deliver_digest": "deliver",
     "monitor.flush_digests": "deliver",
+    "monitor.watchdog": "deliver",
+    "monitor.spikes": "deliver",
 }
 # Every retry countdown and time limit stays well below this, or Redis would
 # hand the same message to a second worker while the first still holds it.
 VISIBILITY_TIMEOUT = 3600
+# Longest retry countdown (deliveries back off up to this): half the visibility
+# timeout, so an ETA message held by a worker is never restored while it waits.
+MAX_COUNTDOWN = 1800
+# Per-queue time limits (soft, hard), all far below the visibility timeout. A poll
+# batch fetches 20 feeds with 8 threads at fetch_timeout (20 s) each; matching 200
+# articles takes well under a second; a channel call is bounded by apprise's own
+# socket timeouts (4 s connect, 4 s read), so 60 s means something hangs.
+TIME_LIMITS = {"poll": (240, 300), "match": (120, 150), "deliver": (60, 90)}
+
+
+def virtual_qos_ack(qos, delivery_tag) -> None:
+    # Forget the message locally only (what kombu's base QoS.ack does).
+    _VirtualQoS.ack(qos, delivery_tag)
+
+
+class _RedisQoS(kombu_redis.QoS):
+    def restore_unacked(self, client=None):
+        # kombu 5.7.0: when Redis goes away while this worker holds a message, the
+        # channel is closed after its transport lost its client, restoring raises
+        # AttributeError, and the whole worker exits ("Unrecoverable error") instead
+        # of reconnecting. The messages are still in Redis's unacked hash, which the
+        # visibility timeout restores (and their work is in the database for the
+        # sweeper), so going on without restoring them here loses nothing.
+        try:
+            return super().restore_unacked(client)
+        except AttributeError:
+            log.warning("broker gone: %d message(s) in hand left to the visibility timeout",
+                        len(self._delivered))
+            self._delivered.clear()
+            return []
+
+    # The same bug hits a task that finishes after the connection was lost: its
+    # ack (or reject) goes to the closed channel and kills the worker. Left
+    # unacknowledged, the message comes back after the visibility timeout, and the
+    # task is idempotent.
+    def ack(self, delivery_tag):
+        try:
+            super().ack(delivery_tag)
+        except AttributeError:
+            log.warning("broker connection was lost: message left to the visibility timeout")
+            virtual_qos_ack(self, delivery_tag)
+
+    def reject(self, delivery_tag, requeue=False):
+        try:
+            super().reject(delivery_tag, requeue=requeue)
+        except AttributeError:
+            log.warning("broker connection was lost: message left to the visibility timeout")
+            virtual_qos_ack(self, delivery_tag)
+
+
+class _RedisChannel(kombu_redis.Channel):
+    QoS = _RedisQoS
+
+
+class RedisTransport(kombu_redis.Transport):
+    """kombu's Redis transport, surviving a broker loss while messages are in hand."""
+
+    Channel = _RedisChannel
+
+
+def _env_float(name: str, default: float) -> float:
+    # Operational knobs that are not Settings keys (monitor/config.py stays as it is):
+    # read from MONITOR_<NAME>, for deployments and the fault tests.
+    raw = os.environ.get("MONITOR_" + name)
+    return float(raw) if raw not in (None, "") else default
+
+
+def tuning() -> dict:
+    """The reliability knobs read from the environment (seconds unless said)."""
+    return {
+        # How often the sweeper looks for committed work that is not queued.
+        "sweep_interval": _env_float("SWEEP_INTERVAL", 60.0),
+        # How old pending work must be before the sweeper queues it again: long
+        # enough that it is not merely waiting its turn in a busy queue.
+        "stale_after": _env_float("SWEEP_STALE_AFTER", 300.0),
+        # Deliveries of one message before it is dead-lettered as poison.
+        "poison_max_deliveries": int(_env_float("POISON_MAX_DELIVERIES", 3)),
+    }
 
 
 def queue_names(settings: Settings) -> list[str]:
@@ -44,18 +127,47 @@ def queue_names(settings: Settings) -> list[str]:
 
 
 def celery_config(settings: Settings) -> dict:
-    """The Celery configuration for these settings (pure)."""
+    """The Celery configuration for these settings (pure but for the MONITOR_ knobs of :func:`tuning`)."""
     p = settings.queue_prefix
+    knobs = tuning()
     # The embedded SQLite queue has no visibility timeout (nor options).
-    transport_options = {} if settings.embedded_broker else {"visibility_timeout": VISIBILITY_TIMEOUT}
+    transport_options = {} if settings.embedded_broker else {
+        # A message taken but not acknowledged goes back to its queue after this
+        # long (the worker holding it died). Everything below stays well under it.
+        # Not tunable: lowering it below the longest retry countdown (MAX_COUNTDOWN)
+        # or time limit would run the same task again while it waits or runs.
+        # Recovery after a whole worker dies comes from the sweeper, not from this.
+        "visibility_timeout": VISIBILITY_TIMEOUT,
+        # kombu looks for such messages every interval * throttle seconds (100 s by
+        # default); every 10 s instead, so a killed worker's messages come back
+        # soon after their visibility timeout rather than up to 100 s later.
+        "unacked_restore_interval": 10,
+        "unacked_restore_throttle": 1,
+        # A broker that vanishes without closing the socket (failover, NAT) must not
+        # block a publish forever: fail after 10 s, and the outbox keeps the work.
+        "socket_timeout": 10,
+        "socket_connect_timeout": 5,
+        "socket_keepalive": True,
+        # Check the long-lived BRPOP connection, so a half-open one is replaced.
+        "health_check_interval": 10,
+        "retry_on_timeout": True,
+    }
+    redis = settings.effective_broker_url.startswith("redis://")  # rediss:// keeps kombu's own
     return dict(
         broker_url=settings.effective_broker_url,
+        # For redis:// URLs, the transport above (a worker that outlives a Redis restart).
+        broker_transport=f"{__name__}:RedisTransport" if redis else None,
         broker_transport_options=transport_options,
         # Keep trying the broker forever, at start and after a connection loss.
         broker_connection_retry_on_startup=True,
+        broker_connection_retry=True,
         broker_connection_max_retries=None,
-        # A publish that fails for a moment is retried, not dropped.
+        # A publish that fails for a moment is retried, not dropped; but only for
+        # a few seconds: the work is already committed (outbox), and the sweeper
+        # queues it once the broker is back, so a task never hangs on a dead broker.
         task_publish_retry=True,
+        task_publish_retry_policy={"max_retries": 4, "interval_start": 0.2, "interval_step": 0.5,
+                                   "interval_max": 2},
         # Results live in the database; no result backend to fill up.
         task_ignore_result=True,
         result_backend=None,
@@ -72,11 +184,27 @@ def celery_config(settings: Settings) -> dict:
         # every task is idempotent.
         task_acks_late=True,
         task_reject_on_worker_lost=True,
-        # One message at a time per process: a slow feed doesn't hold others back.
+        # A task that raised or hit its time limit is acknowledged: the task itself
+        # decides what to retry (self.retry) and what is poison (dead letter);
+        # requeueing every failure would loop on a poison message forever.
+        task_acks_on_failure_or_timeout=True,
+        # One message at a time per process: a slow feed doesn't hold others back,
+        # and a killed worker held only the one message it was running.
         worker_prefetch_multiplier=1,
-        # Limits well below the visibility timeout.
+        # Limits well below the visibility timeout (per queue in task_annotations):
+        # the soft limit lets the task record its state and retry.
         task_soft_time_limit=240,
         task_time_limit=300,
+        task_annotations={name: {"soft_time_limit": TIME_LIMITS[q][0], "time_limit": TIME_LIMITS[q][1]}
+                          for name, q in ROUTES.items()},
+        # SIGTERM (docker stop, systemd): a warm shutdown lets the tasks in hand finish;
+        # if a second signal forces a cold shutdown, this many seconds are still given
+        # to finish or return them, and the unstarted and ETA messages go back to Redis.
+        worker_soft_shutdown_timeout=10.0,
+        worker_enable_soft_shutdown_on_idle=True,
+        # A lost broker connection does not cancel running tasks: they finish, their
+        # effects are committed, and their messages come back (idempotent) later.
+        worker_cancel_long_running_tasks_on_connection_loss=False,
         worker_hijack_root_logger=True,
         worker_redirect_stdouts=False,
         timezone="UTC",
@@ -93,10 +221,21 @@ def celery_config(settings: Settings) -> dict:
                 "schedule": timedelta(seconds=30),
                 "options": {"expires": 30},
             },
+            "watchdog": {
+                "task": "monitor.watchdog",
+                "schedule": timedelta(minutes=5),
+                "options": {"expires": 300},
+            },
+            # Every 10 minutes; each hour is judged once (the state remembers which).
+            "spikes": {
+                "task": "monitor.spikes",
+                "schedule": timedelta(minutes=10),
+                "options": {"expires": 600},
+            },
             "sweep": {
                 "task": "monitor.sweep",
-                "schedule": timedelta(seconds=60),
-                "options": {"expires": 60},
+                "schedule": timedelta(seconds=knobs["sweep_interval"]),
+                "options": {"expires": knobs["sweep_interval"]},
             },
         },
     )
@@ -106,7 +245,12 @@ def configure(settings: Settings) -> Celery:
     """Configure the app for ``settings``; call before starting a worker or beat."""
     _state["settings"] = settings
     _state["services"] = None
-    app.conf.update(celery_config(settings))
+    config = celery_config(settings)
+    if app.configured and app.conf.broker_url != config["broker_url"]:
+        # Configured again for another broker (tests, a bench): drop the connections
+        # and producers bound to the old one, as Celery does after a fork.
+        app._after_fork()
+    app.conf.update(config)
     return app
 
 

@@ -9,16 +9,32 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from monitor import pipeline
-from monitor.errors import DeliveryError
+from celery.exceptions import SoftTimeLimitExceeded
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from .app import app, services, settings
+from monitor import pipeline
+from monitor.errors import DeliveryError, StoreError
+
+from .app import MAX_COUNTDOWN, app, services, settings, tuning
 
 log = logging.getLogger("monitor")
 MATCH_BATCH = 200  # article ids per match task: one task per poll, bounded
 POLL_BATCH = 20  # feeds per poll task, fetched concurrently
 DISPATCH_PAGE = 1000
 MAX_DISPATCH_PER_TICK = 50_000
+# The database refused or dropped the connection: wait and try again, forever,
+# since the work is safe in the queue meanwhile (the message is acked only when
+# the retry is published).
+TRANSIENT = (OperationalError, InterfaceError, PoolTimeout, StoreError)
+TRANSIENT_MAX_COUNTDOWN = 30  # a database back is noticed within this
+
+
+def _retry_transient(task, e: Exception, **kwargs):
+    countdown = min(2 ** min(task.request.retries, 10), TRANSIENT_MAX_COUNTDOWN)
+    log.warning("%s: database unavailable, retry in %ds: %s", task.name, countdown,
+                " ".join(str(getattr(e, "orig", None) or e).split())[:200])
+    return task.retry(countdown=countdown, max_retries=None, **kwargs)
 
 
 def _queue_matches(article_ids) -> None:
@@ -27,7 +43,24 @@ def _queue_matches(article_ids) -> None:
         match_articles.delay(ids[i:i + MATCH_BATCH])
 
 
+def _periodic(fn):
+    # A periodic task that meets a database outage says so in one line; the next
+    # tick tries again (retrying would pile up copies of the same tick).
+    import functools
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except TRANSIENT as e:
+            log.warning("%s skipped, database unavailable: %s", fn.__name__,
+                        " ".join(str(getattr(e, "orig", None) or e).split())[:200])
+            return 0
+    return run
+
+
 @app.task(name="monitor.dispatch_due_feeds")
+@_periodic
 def dispatch_due_feeds() -> int:
     svc = services()
     try:
@@ -49,11 +82,14 @@ def dispatch_due_feeds() -> int:
     return total
 
 
-@app.task(name="monitor.poll_feeds")
-def poll_feeds(feed_ids: list[int]) -> int:
+@app.task(name="monitor.poll_feeds", bind=True)
+def poll_feeds(self, feed_ids: list[int]) -> int:
     """Poll a batch of feeds: one task per ~20 feeds keeps Celery's overhead off the hot path."""
     svc = services()
-    outcomes = pipeline.poll_feeds(feed_ids, store=svc.store, fetcher=svc.fetcher)
+    try:
+        outcomes = pipeline.poll_feeds(feed_ids, store=svc.store, fetcher=svc.fetcher)
+    except TRANSIENT as e:
+        raise _retry_transient(self, e) from None
     new_ids = []
     for out in outcomes:
         if out.error is None:
@@ -70,50 +106,116 @@ def poll_feed(feed_id: int) -> int:
     return poll_feeds([feed_id])
 
 
-@app.task(name="monitor.match_articles")
-def match_articles(article_ids: list[int]) -> int:
-    svc = services()
-    cfg = settings()
-    delivery_ids = pipeline.match_articles(article_ids, store=svc.store, matcher=svc.rules.matcher(),
-                                           channels=cfg.channels, tz=cfg.timezone)
+def _split(ids: list[int], why: str) -> None:
+    # Bisect a failing batch: the good halves go on, the poison narrows down to one id.
+    half = len(ids) // 2
+    log.warning("match batch of %d split in two: %s", len(ids), why)
+    for part in (ids[:half], ids[half:]):
+        match_articles.apply_async((part,))
+
+
+@app.task(name="monitor.match_articles", bind=True, max_retries=None)
+def match_articles(self, article_ids: list[int], failures: int = 0) -> int:
+    """Match a batch; a batch that fails is split, a single article that keeps failing is dead-lettered.
+
+    ``failures`` counts the times this work raised; the store counts the times
+    this very message was delivered, which catches work that kills its process
+    (a crash, memory exhausted): after ``MONITOR_POISON_MAX_DELIVERIES`` of either
+    the article gets a dead-letter record with the reason and is never queued again.
+    """
+    svc, cfg = services(), settings()
+    ids = list(article_ids)
+    limit = tuning()["poison_max_deliveries"]
+    key = f"match:{self.request.id or 'local'}:{self.request.retries}"
+    try:
+        delivered = svc.store.note_attempt(key, "match")
+    except TRANSIENT as e:
+        raise _retry_transient(self, e, kwargs={"failures": failures}) from None
+    if delivered > 1:  # this message came back: the process running it died
+        if len(ids) > 1:
+            _split(ids, f"delivered {delivered} times, its worker died")
+            svc.store.forget_attempt(key)
+            return 0
+        if delivered > limit:
+            reason = f"delivered {delivered - 1} times and never finished (worker crash or out of memory)"
+            svc.store.dead_letter("article", ids, reason, attempts=delivered - 1)
+            log.error("article %s dead-lettered: %s", ids[0], reason)
+            svc.store.forget_attempt(key)
+            return 0
+    try:
+        delivery_ids = pipeline.match_articles(ids, store=svc.store, matcher=svc.rules.matcher(),
+                                               channels=cfg.channels, tz=cfg.timezone)
+    except TRANSIENT as e:
+        raise _retry_transient(self, e, kwargs={"failures": failures}) from None
+    except Exception as e:  # noqa: BLE001  (poison: anything the matching raises)
+        reason = f"{type(e).__name__}: {e}"
+        if len(ids) > 1:
+            _split(ids, reason)
+        elif failures + 1 >= limit:
+            svc.store.dead_letter("article", ids, reason, attempts=failures + 1)
+            log.error("article %s dead-lettered after %d attempts: %s", ids[0], failures + 1, reason)
+        else:
+            svc.store.forget_attempt(key)
+            countdown = min(2 ** failures, 60)
+            log.warning("article %s failed to match, retry in %ds: %s", ids[0], countdown, reason)
+            raise self.retry(countdown=countdown, kwargs={"failures": failures + 1}) from None
+        svc.store.forget_attempt(key)
+        return 0
     for d in delivery_ids:
         deliver.delay(d)
+    svc.store.forget_attempt(key)
     return len(delivery_ids)
 
 
-def _send_with_retries(task, send, what: str) -> bool:
-    """Run ``send(final_attempt)``; on a refusal retry with exponential backoff, then give up (dead)."""
+def _send_with_retries(task, send, record_failure, what: str, failures: int | None) -> bool:
+    """Run ``send(final_attempt)``; on a refusal retry with exponential backoff, then give up (dead).
+
+    ``failures`` (the attempts that failed before this one) comes with a message
+    the sweeper queued again; otherwise Celery's retry count says it. A database
+    outage retries without using up an attempt.
+    """
     cfg = settings()
-    final = task.request.retries >= cfg.deliver_max_retries
+    failed = task.request.retries if failures is None else failures
+    final = failed >= cfg.deliver_max_retries
     try:
         send(final)
-    except DeliveryError as e:
+    except TRANSIENT as e:
+        raise _retry_transient(task, e, kwargs={"failures": failed}) from None
+    except (DeliveryError, SoftTimeLimitExceeded) as e:
+        if isinstance(e, SoftTimeLimitExceeded):  # the channel hangs: record it as a failure
+            e = f"no answer within {task.soft_time_limit or app.conf.task_soft_time_limit}s"
+            record_failure(str(e), final)
         if final:
-            log.error("%s is dead after %d attempts: %s", what, task.request.retries + 1, e)
+            log.error("%s is dead after %d attempts: %s", what, failed + 1, e)
             return False
-        countdown = min(cfg.deliver_retry_base * 2 ** task.request.retries, 1800)
+        countdown = min(cfg.deliver_retry_base * 2 ** failed, MAX_COUNTDOWN)
         log.warning("%s failed, retry in %.0fs: %s", what, countdown, e)
-        raise task.retry(countdown=countdown) from None
+        raise task.retry(countdown=countdown, kwargs={"failures": failed + 1}) from None
     return True
 
 
 @app.task(name="monitor.deliver", bind=True, max_retries=None)
-def deliver(self, delivery_id: int) -> bool:
+def deliver(self, delivery_id: int, failures: int | None = None) -> bool:
     svc, cfg = services(), settings()
     return _send_with_retries(self, lambda final: pipeline.deliver(
-        delivery_id, store=svc.store, notifier=svc.notifier, tz=cfg.timezone, final_attempt=final),
-        f"delivery {delivery_id}")
+        delivery_id, store=svc.store, notifier=svc.notifier, tz=cfg.timezone, final_attempt=final,
+        templates=cfg.templates),
+        lambda err, final: svc.store.finish_delivery(delivery_id, ok=False, error=err, dead=final),
+        f"delivery {delivery_id}", failures)
 
 
 @app.task(name="monitor.deliver_digest", bind=True, max_retries=None)
-def deliver_digest(self, digest_id: int) -> bool:
+def deliver_digest(self, digest_id: int, failures: int | None = None) -> bool:
     svc, cfg = services(), settings()
     return _send_with_retries(self, lambda final: pipeline.deliver_digest(
-        digest_id, store=svc.store, notifier=svc.notifier, tz=cfg.timezone, final_attempt=final),
-        f"digest {digest_id}")
+        digest_id, store=svc.store, notifier=svc.notifier, tz=cfg.timezone, final_attempt=final,
+        templates=cfg.templates),
+        lambda err, final: svc.store.finish_digest(digest_id, ok=False, error=err, dead=final),
+        f"digest {digest_id}", failures)
 
 
 @app.task(name="monitor.flush_digests")
+@_periodic
 def flush_digests() -> int:
     """Send the digests that are due (held alerts: digest mode, throttle overflow, quiet hours)."""
     svc, cfg = services(), settings()
@@ -123,14 +225,42 @@ def flush_digests() -> int:
     return len(made)
 
 
-@app.task(name="monitor.sweep")
-def sweep() -> int:
-    """Requeue work committed but never picked up (broker down at publish time, lost message)."""
+@app.task(name="monitor.watchdog")
+@_periodic
+def watchdog() -> int:
+    """Tell the ops channel about feeds failing, gone or quiet, and daily rules gone silent (each once)."""
+    svc, cfg = services(), settings()
+    rules = [r.name for r in svc.rules.matcher().rules]
+    return len(pipeline.run_watchdog(store=svc.store, notifier=svc.notifier, ops_channel=cfg.ops_channel,
+                                     rules=rules, failures=cfg.watchdog_failures))
+
+
+@app.task(name="monitor.spikes")
+@_periodic
+def spikes() -> int:
+    """One alert per burst for rules with spike_alerts: matches in the last hour far above normal."""
     svc = services()
-    articles, deliveries = svc.store.stale_work(older_than=timedelta(minutes=5))
-    _queue_matches(articles)
-    for d in deliveries:
+    return len(pipeline.run_spikes(store=svc.store, notifier=svc.notifier, rules=svc.rules.matcher().rules))
+
+
+@app.task(name="monitor.sweep")
+@_periodic
+def sweep() -> int:
+    """Requeue work committed but never picked up (broker down at publish time, lost message).
+
+    Articles never matched, deliveries pending, failed deliveries whose retry is
+    long overdue (the retry message died with its worker), and deliveries left
+    ``sending`` past their lease. Duplicates are harmless: every task is idempotent.
+    """
+    svc, cfg = services(), settings()
+    work = svc.store.pending_work(timedelta(seconds=tuning()["stale_after"]),
+                                  retry_base=cfg.deliver_retry_base, max_countdown=MAX_COUNTDOWN)
+    _queue_matches(work.articles)
+    for d in work.deliveries + work.sending_deliveries:
         deliver.delay(d)
-    if articles or deliveries:
-        log.warning("sweeper requeued %d article(s) and %d deliveries", len(articles), len(deliveries))
-    return len(articles) + len(deliveries)
+    for d, attempts in work.failed_deliveries:
+        deliver.apply_async((d,), {"failures": attempts})
+    n = len(work.articles) + len(work.deliveries) + len(work.sending_deliveries) + len(work.failed_deliveries)
+    if n:
+        log.warning("sweeper requeued %d article(s) and %d deliveries", len(work.articles), n - len(work.articles))
+    return n

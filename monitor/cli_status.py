@@ -1,0 +1,83 @@
+"""``monitor status``: what an operator checks before a user notices trouble.
+
+Queue depths (Redis), the oldest item waiting in each stage (database),
+dead letters and dead deliveries, failing feeds and channels.
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+
+def _queue_depths(settings) -> dict[str, int | None] | str:
+    """LLEN of each queue on the Redis broker; "embedded" for the SQLite queue."""
+    if settings.embedded_broker:
+        return "embedded"
+    from workers.app import QUEUES
+
+    if not settings.broker_url.startswith(("redis://", "rediss://", "unix://")):
+        return "unknown broker"
+    import redis
+
+    client = redis.Redis.from_url(settings.broker_url, socket_timeout=5, socket_connect_timeout=5)
+    try:
+        out: dict[str, int | None] = {q: client.llen(settings.queue_prefix + q) for q in QUEUES}
+        # messages taken by a worker and not yet acknowledged (kombu's "unacked" hash)
+        out["unacked"] = client.hlen("unacked")
+        return out
+    except redis.RedisError as e:
+        return f"broker unreachable: {' '.join(str(e).split())[:200]}"
+    finally:
+        client.close()
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f}m"
+    return f"{seconds / 3600:.1f}h"
+
+
+@click.command("status")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON document")
+@click.pass_context
+def status(ctx, as_json):
+    """Show queue depths, the oldest waiting item per stage, dead work, failing feeds and channels."""
+    from monitor.cli import _services, _settings
+
+    settings = _settings(ctx)
+    store = _services(ctx).store
+    report = store.status()
+    report["queues"] = _queue_depths(settings)
+    report["dead_letter_items"] = [
+        {"kind": d.kind, "id": d.item_id, "attempts": d.attempts, "reason": d.reason}
+        for d in store.dead_letters(limit=10)]
+    if as_json:
+        click.echo(json.dumps(report, default=str))
+        return
+    q = report["queues"]
+    if isinstance(q, dict):
+        click.echo("queues:  " + "  ".join(f"{k} {v}" for k, v in q.items()))
+    else:
+        click.echo(f"queues:  {q}")
+    click.echo("waiting: " + "  ".join(f"{stage} {v['waiting']} (oldest {_age(v['oldest_age_s'])})"
+                                         for stage, v in report["stages"].items()))
+    dl = report["dead_letters"]
+    click.echo(f"dead:    {sum(dl.values())} dead letter(s), {report['dead_deliveries']} dead deliveries"
+               + ("  (monitor alerts list --status dead)" if report["dead_deliveries"] else ""))
+    for d in report["dead_letter_items"]:
+        click.echo(f"         {d['kind']} {d['id']} after {d['attempts']} attempt(s): {d['reason']}")
+    feeds = report["failing_feeds"]
+    click.echo(f"feeds:   {len(feeds)} failing" if feeds else "feeds:   all ok")
+    for f in feeds:
+        click.echo(f"         x{f['failures']}  {f['name']}  <{f['url']}>  last ok {_age(f['last_success_age_s'])} ago:"
+                   f" {f['last_error'] or ''}")
+    chans = report["failing_channels"]
+    click.echo(f"channels: {len(chans)} failing" if chans else "channels: all ok")
+    for name, c in chans.items():
+        click.echo(f"         {name}: {c['failed']} failed, {c['dead']} dead: {c['last_error'] or ''}")
