@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint, event, func, or_, update
+from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint, event, func, or_, text, update
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import Field, Session, SQLModel, create_engine, select
@@ -829,6 +829,11 @@ class Store:
         """
         out: dict[int, int] = {}
         with self._session() as s:
+            if self.dialect == "postgresql":
+                # psycopg prepares a statement after 5 runs, and PostgreSQL then may use one
+                # generic plan for the key lookup that ignores which keys are asked: measured
+                # 8 ms a lookup instead of 0.7. Plan each lookup for its own keys.
+                s.exec(text("SET LOCAL plan_cache_mode = force_custom_plan"))
             rows = {a.id: a for a in s.exec(select(StoredArticleRow).where(
                 StoredArticleRow.id.in_([i for i, _, _ in items])))}
             for article_id, plain, keys in items:
