@@ -285,3 +285,16 @@ def start_monitor(*args, env=None, cwd=None, log: Path | None = None) -> subproc
     return subprocess.Popen([sys.executable, "-m", "monitor.cli", *map(str, args)], stdout=out,
                             stderr=subprocess.STDOUT, env=monitor_env(env), cwd=cwd or ROOT,
                             start_new_session=True)
+
+
+class RecordingNotifier:
+    """A notifier that keeps what it is asked to send: (channel, RenderedAlert) pairs."""
+
+    def __init__(self, fmt: str = "text"):
+        self.fmt, self.sent = fmt, []
+
+    def format_for(self, channel):
+        return self.fmt
+
+    def send(self, channel, alert):
+        self.sent.append((channel, alert))

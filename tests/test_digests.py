@@ -6,6 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from conftest import RecordingNotifier
+
 from monitor import pipeline
 from monitor.config import ChannelSpec, FeedSpec
 from monitor.schedule import in_quiet_hours, parse_quiet_hours, parse_schedule
@@ -30,15 +32,7 @@ class RuleStub:
                       channels=channels, delivery=delivery, per_hour=per_hour)]
 
 
-class Notifier:
-    def __init__(self):
-        self.sent = []
-
-    def format_for(self, channel):
-        return "text"
-
-    def send(self, channel, alert):
-        self.sent.append((channel, alert))
+Notifier = RecordingNotifier
 
 
 @pytest.fixture

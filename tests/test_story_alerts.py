@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from conftest import run_monitor
+from conftest import RecordingNotifier, run_monitor
 from monitor import pipeline
 from monitor.config import ChannelSpec, FeedSpec
 from monitor.matcher import compile_rules
@@ -45,15 +45,7 @@ def outlet_copy(i: int, rng: random.Random) -> tuple[str, str]:
     return title, f"Par la rédaction {i}. " + " ".join(words)
 
 
-class Notifier:
-    def __init__(self):
-        self.sent = []
-
-    def format_for(self, channel):
-        return "text"
-
-    def send(self, channel, alert):
-        self.sent.append((channel, alert))
+Notifier = RecordingNotifier
 
 
 @pytest.fixture

@@ -6,6 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from conftest import RecordingNotifier
+
 from monitor import pipeline
 from monitor.config import FeedSpec
 from monitor.rules import parse_rules
@@ -15,15 +17,7 @@ from monitor.types import Article, Hit, Match
 T0 = datetime(2026, 6, 1, 0, 0, tzinfo=timezone.utc)
 
 
-class Notifier:
-    def __init__(self):
-        self.sent = []
-
-    def format_for(self, channel):
-        return "text"
-
-    def send(self, channel, alert):
-        self.sent.append((channel, alert))
+Notifier = RecordingNotifier
 
 
 @pytest.fixture
