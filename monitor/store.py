@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint, event, func, or_, text, update
+from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint, bindparam, event, func, or_, text, update
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import Field, Session, SQLModel, create_engine, select
@@ -836,48 +836,60 @@ class Store:
                 s.exec(text("SET LOCAL plan_cache_mode = force_custom_plan"))
             rows = {a.id: a for a in s.exec(select(StoredArticleRow).where(
                 StoredArticleRow.id.in_([i for i, _, _ in items])))}
-            for article_id, plain, keys in items:
-                a = rows.get(article_id)
-                if a is None:
-                    continue
-                if a.story_id is not None:
-                    out[article_id] = a.story_id
-                    continue
-                published = plain["published"]
-                story_id = None
-                if a.update_of is not None:
-                    story_id = s.exec(select(StoredArticleRow.story_id)
-                                      .where(StoredArticleRow.id == a.update_of)).first()
+            todo = [(i, p, k) for i, p, k in items if i in rows and rows[i].story_id is None]
+            out.update({i: rows[i].story_id for i, _, _ in items if i in rows and rows[i].story_id is not None})
+            # Neighbours of the whole batch in two queries: the stored articles sharing a key...
+            stored: dict[str, list[tuple[int, dict]]] = {}
+            all_keys = sorted({k for _, _, keys in todo for k in keys})
+            if all_keys:
+                since = min(p["published"] for _, p, _ in todo) - window
+                hits = []
+                for chunk in _chunks(all_keys, 1000):
+                    hits += s.exec(select(StoryKeyRow.key, StoryKeyRow.story_id, StoryKeyRow.article_id)
+                                   .where(StoryKeyRow.key.in_(chunk), StoryKeyRow.published >= since)
+                                   .limit(20_000)).all()
+                by_id = {a.id: a for a in s.exec(select(StoredArticleRow).where(
+                    StoredArticleRow.id.in_(list({aid for _, _, aid in hits}))))} if hits else {}
+                for key, sid, aid in hits:
+                    other = by_id.get(aid)
+                    if other is not None and other.story_sig is not None and len(stored.get(key, ())) < 50:
+                        stored.setdefault(key, []).append((sid, dict(
+                            signature=other.story_sig, size=other.story_size,
+                            entities=other.story_entities or "",
+                            published=_aware(other.published_at or other.fetched_at), language=other.language)))
+            originals = [rows[i].update_of for i, _, _ in todo if rows[i].update_of is not None]
+            story_of_original = dict(s.exec(select(StoredArticleRow.id, StoredArticleRow.story_id).where(
+                StoredArticleRow.id.in_(originals))).all()) if originals else {}
+            # ...and the articles of this batch already placed (oldest first, so copies join the first).
+            batch: dict[str, list[tuple[int, dict]]] = {}
+            updates, key_rows = [], []
+            for article_id, plain, keys in todo:
+                a = rows[article_id]
+                story_id = story_of_original.get(a.update_of) if a.update_of is not None else None
                 if story_id is None and keys:
-                    since = published - window
-                    # No ORDER BY: the index scan stops at the limit instead of sorting every
-                    # row of a crowded key (a busy day's common words).
-                    hits = s.exec(
-                        select(StoryKeyRow.story_id, StoryKeyRow.article_id)
-                        .where(StoryKeyRow.key.in_(list(keys)), StoryKeyRow.published >= since,
-                               StoryKeyRow.article_id != article_id).limit(200)).all()
-                    story_by_article = dict((aid, sid) for sid, aid in hits)
-                    others = s.exec(select(StoredArticleRow).where(
-                        StoredArticleRow.id.in_(list(story_by_article)))).all() if story_by_article else []
-                    neighbours = []
-                    for other in others:
-                        if other.story_sig is None:
-                            continue
-                        sid = story_by_article[other.id]
-                        neighbours.append((sid, dict(signature=other.story_sig, size=other.story_size,
-                                                     entities=other.story_entities or "",
-                                                     published=_aware(other.published_at or other.fetched_at),
-                                                     language=other.language)))
+                    seen, neighbours = set(), []
+                    for k in keys:
+                        for sid, other in stored.get(k, []) + batch.get(k, []):
+                            if id(other) not in seen:
+                                seen.add(id(other))
+                                neighbours.append((sid, other))
                     story_id = decide(plain, neighbours)
                 story_id = story_id if story_id is not None else article_id
-                a.story_id, a.story_sig = story_id, plain["signature"]
-                a.story_size, a.story_entities = plain["size"], plain["entities"]
-                s.add(a)
-                s.flush()
-                self._insert_ignore(s, StoryKeyRow, [dict(key=k, article_id=article_id, story_id=story_id,
-                                                          published=published) for k in keys],
-                                    ["key", "article_id"], returning=())
+                for k in keys:
+                    batch.setdefault(k, []).append((story_id, plain))
+                updates.append(dict(aid=article_id, story_id=story_id, story_sig=plain["signature"],
+                                    story_size=plain["size"], story_entities=plain["entities"]))
+                key_rows += [dict(key=k, article_id=article_id, story_id=story_id, published=plain["published"])
+                             for k in keys]
                 out[article_id] = story_id
+            if updates:
+                t = StoredArticleRow.__table__
+                s.connection().execute(
+                    update(t).where(t.c.id == bindparam("aid")).values(
+                        story_id=bindparam("story_id"), story_sig=bindparam("story_sig"),
+                        story_size=bindparam("story_size"), story_entities=bindparam("story_entities")),
+                    updates)
+            self._insert_ignore(s, StoryKeyRow, key_rows, ["key", "article_id"], returning=())
             s.commit()
         return out
 
