@@ -167,6 +167,44 @@ def wait_for(predicate, timeout: float, what: str):
     raise SystemExit(f"bench: timed out waiting for {what}")
 
 
+class BenchServices:
+    """Redis (the machine's, else one started on a free port) and a fresh PostgreSQL
+    database (else SQLite in ``tmp``), for one benchmark run; ``stop()`` removes them."""
+
+    def __init__(self, tmp: Path):
+        self.redis_proc = None
+        if reachable("127.0.0.1", 6379):
+            self.broker = "redis://127.0.0.1:6379/0"
+        else:
+            port = free_port()
+            self.redis_proc = subprocess.Popen(["redis-server", "--port", str(port), "--save", "",
+                                                "--appendonly", "no"], stdout=subprocess.DEVNULL)
+            wait_for(lambda: reachable("127.0.0.1", port), 10, "redis-server")
+            self.broker = f"redis://127.0.0.1:{port}/0"
+        self.pg_name = self.admin = None
+        if reachable("127.0.0.1", 5432):
+            from sqlalchemy import create_engine, text
+
+            self.pg_name = f"mm_bench_{uuid.uuid4().hex[:8]}"
+            self.admin = create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/test",
+                                       isolation_level="AUTOCOMMIT")
+            with self.admin.connect() as c:
+                c.execute(text(f'CREATE DATABASE "{self.pg_name}"'))
+            self.database = f"postgresql+psycopg://postgres@127.0.0.1:5432/{self.pg_name}"
+        else:
+            self.database = f"sqlite:///{tmp / 'bench.sqlite'}"
+        self.kind = "postgresql" if self.pg_name else "sqlite"
+
+    def stop(self) -> None:
+        if self.pg_name:
+            from sqlalchemy import text
+
+            with self.admin.connect() as c:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)'))
+        if self.redis_proc:
+            self.redis_proc.terminate()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="100 feeds instead of 1,000")
@@ -176,28 +214,9 @@ def main() -> None:
     args = ap.parse_args()
     n = args.feeds or (100 if args.quick else 1000)
 
-    # real services: Redis (the machine's, or our own), PostgreSQL when reachable
-    redis_proc = None
-    if reachable("127.0.0.1", 6379):
-        broker = "redis://127.0.0.1:6379/0"
-    else:
-        port = free_port()
-        redis_proc = subprocess.Popen(["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"],
-                                      stdout=subprocess.DEVNULL)
-        wait_for(lambda: reachable("127.0.0.1", port), 10, "redis-server")
-        broker = f"redis://127.0.0.1:{port}/0"
     tmp = Path(tempfile.mkdtemp(prefix="mm-bench-"))
-    pg_name = None
-    if reachable("127.0.0.1", 5432):
-        from sqlalchemy import create_engine, text
-
-        pg_name = f"mm_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/test", isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{pg_name}"'))
-        database = f"postgresql+psycopg://postgres@127.0.0.1:5432/{pg_name}"
-    else:
-        database = f"sqlite:///{tmp / 'bench.sqlite'}"
+    services = BenchServices(tmp)
+    broker, database = services.broker, services.database
 
     port = free_port()
     ready = multiprocessing.Event()
@@ -238,7 +257,7 @@ def main() -> None:
                               stdout=open(tmp / "worker.log", "wb"), stderr=subprocess.STDOUT,
                               start_new_session=True)
     results: dict = {"feeds": n, "items_per_feed": ITEMS, "workers": args.workers,
-                     "database": "postgresql" if pg_name else "sqlite"}
+                     "database": services.kind}
     try:
         wait_for(lambda: app.control.ping(timeout=0.5), 60, "the worker")
 
@@ -320,11 +339,7 @@ def main() -> None:
                     conn.default_channel.queue_purge(prefix + q)
                 except Exception:
                     pass
-        if pg_name:
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
-        if redis_proc:
-            redis_proc.terminate()
+        services.stop()
 
     print(f"feeds: {n} x {ITEMS} items, {args.workers} worker processes, {results['database']} + redis")
     print(f"ingestion (fetch, parse, dedup, store, queue): {results['articles_per_s']:>9.1f} articles/s")

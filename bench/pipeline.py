@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from feeds import ITEMS, _serve, free_port, reachable  # noqa: E402  (bench/feeds.py)
+from feeds import ITEMS, BenchServices, _serve, free_port  # noqa: E402  (bench/feeds.py)
 
 LINK = re.compile(rb"news\d+\.example\.org/(\d+)/(\d+)")
 
@@ -134,27 +134,9 @@ def main() -> None:
     args = ap.parse_args()
     n = args.feeds or (100 if args.quick else 2000)
 
-    redis_proc = None
-    if reachable("127.0.0.1", 6379):
-        broker = "redis://127.0.0.1:6379/0"
-    else:
-        rport = free_port()
-        redis_proc = subprocess.Popen(["redis-server", "--port", str(rport), "--save", "", "--appendonly", "no"],
-                                      stdout=subprocess.DEVNULL)
-        wait_for(lambda: reachable("127.0.0.1", rport), 10, "redis-server", 0.1)
-        broker = f"redis://127.0.0.1:{rport}/0"
     tmp = Path(tempfile.mkdtemp(prefix="mm-bench-pipeline-"))
-    pg_name = admin = None
-    if reachable("127.0.0.1", 5432):
-        from sqlalchemy import create_engine, text
-
-        pg_name = f"mm_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/test", isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{pg_name}"'))
-        database = f"postgresql+psycopg://postgres@127.0.0.1:5432/{pg_name}"
-    else:
-        database = f"sqlite:///{tmp / 'bench.sqlite'}"
+    services = BenchServices(tmp)
+    broker, database = services.broker, services.database
 
     feed_port, hook_port = free_port(), free_port()
     ready_feeds, ready_hook = multiprocessing.Event(), multiprocessing.Event()
@@ -197,7 +179,7 @@ def main() -> None:
                               stdout=open(tmp / "worker.log", "wb"), stderr=subprocess.STDOUT,
                               start_new_session=True)
     results: dict = {"feeds": n, "articles": n * ITEMS, "worker_processes": args.workers,
-                     "database": "postgresql" if pg_name else "sqlite", "broker": "redis"}
+                     "database": services.kind, "broker": "redis"}
     rss: dict[str, float | None] = {}
 
     def sample_rss():
@@ -281,13 +263,7 @@ def main() -> None:
                 conn.default_channel.queue_purge(prefix + q)
             except Exception:
                 pass
-    if pg_name:
-        from sqlalchemy import text
-
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
-    if redis_proc:
-        redis_proc.terminate()
+    services.stop()
 
     print(f"burst: {n} feeds x {ITEMS} items = {n * ITEMS} articles, {args.workers} worker processes, "
           f"{results['database']} + redis; rule matches the English half")

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from .config import Settings, load_settings
-from .errors import ConfigError, MonitorError
+from .errors import MonitorError
 
 # Options shared by every command; each is a Settings key (same name as in the
 # file and as MONITOR_<KEY> in the environment).

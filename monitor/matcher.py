@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import ahocorasick
 
 from .entities import EntityCatalog, default_entities, entity_terms
-from .query import And, EntityRef, Near, Node, Not, Or, Term, TermPattern, parse_query, parse_term
+from .query import And, EntityRef, Near, Node, Not, Term, TermPattern, parse_query, parse_term
 from .rules import Rule
 from .text import ELISIONS, _fold, fold_case, tokenize
 from .types import Document, Hit, Match

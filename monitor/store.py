@@ -5,7 +5,7 @@ every write idempotent: an article is stored once per feed, a match once per
 (article, rule), a delivery once per (rule, article, channel). Writes that
 belong together (new articles and the feed's state; matches and their
 deliveries) are one transaction, so a crash leaves either all or nothing,
-and what is left pending is found again by :meth:`Store.stale_work`.
+and what is left pending is found again by :meth:`Store.pending_work`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint, bindparam, event, func, or_, text, update
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Field, Session, SQLModel, create_engine, select
 
 from .config import FeedSpec
@@ -713,23 +713,6 @@ class Store:
                        .values(status=DEAD if dead else FAILED, updated_at=now,
                                last_error=_one_line(error or "failed")))
             s.commit()
-
-    def stale_work(self, older_than: timedelta, now: datetime | None = None,
-                   limit: int = 1000) -> tuple[list[int], list[int]]:
-        """Work that was committed but apparently never picked up.
-
-        Returns (article ids never matched, delivery ids still pending or
-        failed-and-due) older than ``older_than``, for the sweeper to requeue.
-        """
-        cutoff = (now or utcnow()) - older_than
-        with self._session() as s:
-            arts = s.exec(select(StoredArticleRow.id)
-                          .where(StoredArticleRow.matched_at.is_(None), StoredArticleRow.fetched_at < cutoff)
-                          .order_by(StoredArticleRow.id).limit(limit)).all()
-            dels = s.exec(select(Delivery.id)
-                          .where(Delivery.status == PENDING, Delivery.updated_at < cutoff)
-                          .order_by(Delivery.id).limit(limit)).all()
-            return list(arts), list(dels)
 
     # -- deliveries --------------------------------------------------------
 

@@ -119,9 +119,10 @@ def test_failures_back_off_and_success_resets(store, feed_id):
 def test_stale_work_is_found_for_the_sweeper(store, feed_id):
     ids = store.record_poll(feed_id, status=200, articles=[art("g1"), art("g2")], now=T0)
     store.record_matches({ids[0]: [match("otan")]}, now=T0)
-    arts, dels = store.stale_work(timedelta(minutes=5), now=T0 + timedelta(minutes=10))
-    assert arts == [ids[1]] and len(dels) == 2
-    assert store.stale_work(timedelta(minutes=5), now=T0 + timedelta(minutes=1)) == ([], [])
+    work = store.pending_work(timedelta(minutes=5), now=T0 + timedelta(minutes=10))
+    assert work.articles == [ids[1]] and len(work.deliveries) == 2
+    early = store.pending_work(timedelta(minutes=5), now=T0 + timedelta(minutes=1))
+    assert early.articles == [] and early.deliveries == []
 
 
 def test_feeds_removed_from_the_file_are_disabled(store, feed_id):
