@@ -116,6 +116,11 @@ def _serve(port: int, n: int, ready) -> None:
         finally:
             writer.close()
 
+    serve_forever(handle, port, ready)
+
+
+def serve_forever(handle, port: int, ready) -> None:
+    """Run an asyncio connection handler on a loopback port; set ``ready`` once listening."""
     async def main():
         server = await asyncio.start_server(handle, "127.0.0.1", port, backlog=1024)
         ready.set()

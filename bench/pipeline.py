@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from feeds import ITEMS, BenchServices, _serve, free_port  # noqa: E402  (bench/feeds.py)
+from feeds import ITEMS, BenchServices, _serve, free_port, serve_forever  # noqa: E402  (bench/feeds.py)
 
 LINK = re.compile(rb"news\d+\.example\.org/(\d+)/(\d+)")
 
@@ -79,13 +79,7 @@ def _receive(port: int, ready, out_path: str, count) -> None:
         finally:
             writer.close()
 
-    async def main():
-        server = await asyncio.start_server(handle, "127.0.0.1", port, backlog=1024)
-        ready.set()
-        async with server:
-            await server.serve_forever()
-
-    asyncio.run(main())
+    serve_forever(handle, port, ready)
 
 
 # -- measuring ---------------------------------------------------------------------

@@ -42,6 +42,7 @@ TYPES = ("PER", "ORG", "LOC", "GPE", "NORP", "EVENT", "MISC")
 
 
 def _error(kind: str, message: str) -> PydanticCustomError:
+    # A custom error keeps pydantic from prefixing "Value error, " to the message.
     return PydanticCustomError(kind, "{message}", {"message": message})
 
 

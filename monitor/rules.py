@@ -17,9 +17,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StringConstraints,
                       ValidationError, ValidationInfo, field_validator, model_validator)
-from pydantic_core import PydanticCustomError
 
-from .entities import EntityCatalog, default_entities, load_entities
+from .entities import EntityCatalog, _check_term, _error, default_entities, load_entities
 from .errors import ConfigError, RuleError
 from .query import MIN_PREFIX, WILDCARD, EntityRef, QueryError, TermPattern, atoms, parse_query, parse_term
 from .yamlfile import YamlDoc, parse_yaml, validation_problems
@@ -34,17 +33,6 @@ ENTITY_FILES = ("entities.yaml", "entities.yml")
 RESERVED_FILES = frozenset(ENTITY_FILES)
 
 
-def _error(kind: str, message: str) -> PydanticCustomError:
-    # A custom error keeps pydantic from prefixing "Value error, " to the message.
-    return PydanticCustomError(kind, "{message}", {"message": message})
-
-
-def _check_term(value: str) -> str:
-    try:
-        parse_term(value)
-    except ValueError as e:
-        raise _error("bad_term", f"term {value!r}: {e}") from None
-    return value
 
 
 def _check_channel(value: str, info: ValidationInfo) -> str:

@@ -18,6 +18,7 @@ import time
 import uuid
 from email import message_from_bytes, policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -224,6 +225,26 @@ class _FeedHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+
+Route = Callable[[BaseHTTPRequestHandler], None]
+
+
+def send(handler: BaseHTTPRequestHandler, status: int, body: bytes = b"",
+         headers: dict[str, str] | None = None) -> None:
+    """Answer a request with ``status``, ``body`` and ``headers`` (Content-Length added)."""
+    handler.send_response(status)
+    for name, value in (headers or {}).items():
+        handler.send_header(name, value)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+def answer(status: int, body: bytes = b"", **headers: str) -> Route:
+    """A route answering ``status``; header names are written with _ for -."""
+    named = {k.replace("_", "-"): v for k, v in headers.items()}
+    return lambda handler: send(handler, status, body, named)
 
 
 class FeedServer(_Server):

@@ -8,19 +8,19 @@ import socket
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from conftest import Route, answer, send
 from monitor.errors import BlockedAddressError, FeedError, FetchError
 from monitor.fetch import Fetcher, HttpFetcher, check_url
 
 FEEDS = Path(__file__).parent / "samples" / "feeds"
 LOOPBACK = ("127.0.0.0/8",)
 
-Route = Callable[[BaseHTTPRequestHandler], None]
 
 
 class Server:
@@ -63,19 +63,6 @@ class Server:
         self.httpd.server_close()
 
 
-def send(handler: BaseHTTPRequestHandler, status: int, body: bytes = b"",
-         headers: dict[str, str] | None = None) -> None:
-    handler.send_response(status)
-    for name, value in (headers or {}).items():
-        handler.send_header(name, value)
-    handler.send_header("Content-Length", str(len(body)))
-    handler.end_headers()
-    handler.wfile.write(body)
-
-
-def answer(status: int, body: bytes = b"", **headers: str) -> Route:
-    named = {k.replace("_", "-"): v for k, v in headers.items()}
-    return lambda handler: send(handler, status, body, named)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from pydantic import ValidationError
 
-from conftest import article_rss
+from conftest import Route, answer, article_rss, send
 from monitor.config import FeedSpec
 from monitor.errors import BlockedAddressError
 from monitor.feedparse import parse_feed
@@ -29,7 +29,6 @@ from monitor.types import StoredArticle
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=timezone.utc)
 HEALTHY = article_rss(link="https://example.org/healthy")
 FEED = article_rss(link="https://example.org/case")  # another article: stories are shared across feeds
-Route = Callable[[BaseHTTPRequestHandler], None]
 
 
 # --- servers --------------------------------------------------------------------------
@@ -72,19 +71,6 @@ class Server:
         self.httpd.server_close()
 
 
-def send(h: BaseHTTPRequestHandler, status: int, body: bytes = b"",
-         headers: dict[str, str] | None = None) -> None:
-    h.send_response(status)
-    for name, value in (headers or {}).items():
-        h.send_header(name, value)
-    h.send_header("Content-Length", str(len(body)))
-    h.end_headers()
-    h.wfile.write(body)
-
-
-def answer(status: int, body: bytes = b"", **headers: str) -> Route:
-    named = {k.replace("_", "-"): v for k, v in headers.items()}
-    return lambda h: send(h, status, body, named)
 
 
 class Listener:
