@@ -29,6 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import ahocorasick
+import numpy as np
 
 from .entities import EntityCatalog, default_entities, entity_terms
 from .query import And, EntityRef, Near, Node, Not, Term, TermPattern, parse_query, parse_term
@@ -80,49 +81,47 @@ def _build_codec() -> tuple[object, bytes, bytes]:
 
 
 _ENCODING, _FOLD, _FOLD_CASE = _build_codec()
-_ALNUM = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789")
-# Elisions by length, longest first: what may stand before an apostrophe and be dropped.
-_ELISIONS_BY_LENGTH = sorted(
-    ((n, frozenset(e.encode() for e in ELISIONS if len(e) == n)) for n in {len(e) for e in ELISIONS}),
-    reverse=True)
-_WORD = re.compile(r"[a-z0-9]+")
-_CHUNK = 512  # characters per checkpoint when mapping the stream back to the text
+def _elision_patterns() -> list[tuple[re.Pattern, bytes]]:
+    """One pattern per length of elided word, over the *reversed* folded text.
+
+    Same rule as :func:`monitor.text.tokenize`: an elision word ("l", "qu") that
+    is a whole word, directly followed by an apostrophe and a letter or digit.
+    Reversed, each pattern starts with the apostrophe, which the regex engine
+    finds fast; the lookarounds read the text as it was, so "d'l'otan" loses
+    both. The replacement blanks the word and its apostrophe, keeping the length.
+    """
+    by_length: dict[int, list[bytes]] = {}
+    for e in sorted(ELISIONS):
+        by_length.setdefault(len(e), []).append(re.escape(e.encode()[::-1]))
+    return [(re.compile(rb"'(?<=[a-z0-9]')(?:%s)(?![a-z0-9])" % b"|".join(words)), b" " * (n + 1))
+            for n, words in sorted(by_length.items(), reverse=True)]
+
+
+_ELISION_PATTERNS = _elision_patterns()
 
 
 def _elide(b: bytes) -> bytes:
-    """Blank the French elisions of folded ``b`` ("l'" of "l'otan"), keeping its length.
+    """Folded ``b`` with French elisions ("l'" of "l'otan") and then every apostrophe blanked.
 
-    Same rule as :func:`monitor.text.tokenize`: an elision word that is a whole
-    word, directly followed by an apostrophe and a letter or digit. Looks only
-    at the apostrophes, which are few.
+    Keeps the length, so offsets into it are offsets into the text.
     """
-    buf = None
-    n = len(b)
-    p = b.find(b"'")
-    while p >= 0:
-        if p + 1 < n and b[p + 1] in _ALNUM:
-            for length, words in _ELISIONS_BY_LENGTH:
-                st = p - length
-                if st >= 0 and b[st:p] in words and (st == 0 or b[st - 1] not in _ALNUM):
-                    if buf is None:
-                        buf = bytearray(b)
-                    buf[st:p] = b" " * length
-                    break
-        p = b.find(b"'", p + 1)
-    return b if buf is None else bytes(buf)
+    r = b[::-1]
+    for pattern, blanks in _ELISION_PATTERNS:
+        r = pattern.sub(blanks, r)
+    return r[::-1].replace(b"'", b" ")
 
 
 class _Field:
     """One field of a document: its stream, and how to map stream spans back to it."""
 
-    __slots__ = ("text", "stream", "aligned", "tokens", "_marks", "_chunks", "_raw", "_cased")
+    __slots__ = ("text", "stream", "tokens", "_aligned", "_bounds", "_blanks", "_raw", "_cased")
 
     def __init__(self, text: str):
         self.text = text
-        self.aligned: str | None = None  # the folded text, same length as ``text``
         self.tokens: list[tuple[int, int]] | None = None  # exact path: every token's offsets
-        self._marks: tuple[list[int], list[int]] | None = None
-        self._chunks: dict[int, list[tuple[int, int]]] = {}
+        self._aligned: bytes | None = None  # fast path: the folded text, same length as ``text``
+        self._bounds: tuple[list[int], list[int]] | None = None
+        self._blanks: list[int] | None = None
         self._raw: bytes | None = None
         self._cased: str | None = None
         try:
@@ -135,11 +134,10 @@ class _Field:
         self._raw = raw
         b = raw.translate(_FOLD)
         if b"'" in b:
-            # Elided articles become blanks (same length), then apostrophes separate words.
-            b = _elide(b).replace(b"'", b" ")
-        self.aligned = b.decode("ascii")
-        words = self.aligned.split()
-        self.stream = " " + " ".join(words) + " " if words else " "
+            b = _elide(b)
+        self._aligned = b
+        words = b.split()
+        self.stream = " " + b" ".join(words).decode("ascii") + " " if words else " "
 
     def may_contain(self, probe: str) -> bool:
         """False when ``probe`` (folded, case kept) surely does not occur in the text."""
@@ -151,38 +149,32 @@ class _Field:
 
     def token_index(self, cpos: int) -> int:
         """Index of the token starting at stream position ``cpos``."""
-        return self.stream.count(" ", 0, cpos) - 1
+        if self._blanks is None:  # where the stream's blanks are, once per field with hits
+            chars = (np.frombuffer(self.stream.encode("ascii"), np.uint8) if self._raw is not None
+                     else np.frombuffer(self.stream.encode("utf-32-le"), np.uint32))
+            self._blanks = np.flatnonzero(chars == 32).tolist()
+        return bisect.bisect_left(self._blanks, cpos) - 1
 
-    def _token(self, k: int) -> tuple[int, int]:
-        """Offsets of token ``k`` in the text."""
-        if self.tokens is not None:
-            return self.tokens[k]
-        if self._marks is None:
-            # Checkpoints every _CHUNK characters (at a space): where each chunk starts and
-            # how many tokens come before it. Only built when a hit must be mapped.
-            a, starts, before, pos, total = self.aligned, [0], [0], 0, 0
-            while pos < len(a):
-                nxt = a.find(" ", pos + _CHUNK)
-                nxt = len(a) if nxt < 0 else nxt
-                total += len(a[pos:nxt].split())
-                starts.append(nxt)
-                before.append(total)
-                pos = nxt
-            self._marks = (starts, before)
-        starts, before = self._marks
-        i = bisect.bisect_right(before, k) - 1
-        while i + 1 < len(before) and before[i + 1] == before[i]:
-            i += 1  # skip chunks without tokens
-        chunk = self._chunks.get(i)
-        if chunk is None:
-            chunk = self._chunks[i] = [m.span() for m in _WORD.finditer(self.aligned, starts[i], starts[i + 1])]
-        return chunk[k - before[i]]
+    def _token_bounds(self) -> tuple[list[int], list[int]]:
+        """Where each token starts and ends in the text (fast path; built when a hit is mapped).
+
+        The tokens are the runs of non-blanks of the aligned text: a few vector
+        operations instead of a loop over words.
+        """
+        if self._bounds is None:
+            blank = np.frombuffer(b" " + self._aligned + b" ", np.uint8) == 32
+            self._bounds = (np.flatnonzero(blank[:-1] & ~blank[1:]).tolist(),
+                            np.flatnonzero(~blank[:-1] & blank[1:]).tolist())
+        return self._bounds
 
     def span(self, cstart: int, cend: int) -> tuple[int, int]:
         """Character offsets in the original text of the stream span ``[cstart, cend)``."""
         first = self.token_index(cstart)
         last = first + self.stream.count(" ", cstart, cend)
-        return self._token(first)[0], self._token(last)[1]
+        if self.tokens is not None:
+            return self.tokens[first][0], self.tokens[last][1]
+        starts, ends = self._token_bounds()
+        return starts[first], ends[last]
 
 
 def stream_of(text: str) -> str:
@@ -347,6 +339,32 @@ def _positive_atoms(program: tuple, negated: bool = False) -> Iterable[int]:
             yield from _positive_atoms(p, negated)
 
 
+def _need(program: tuple, atoms: list[_Atom]) -> tuple[float, frozenset[int]] | None:
+    """Keys one of which must occur for ``program`` to hold, with a guess of how often
+    one does (lower: rarer); None when it can hold with no key at all (NOT x).
+
+    A rule is only looked at when a key of its rarest such set occurred: ``entity:nato
+    AND Stoltenberg`` waits for "Stoltenberg", not for any of NATO's many names.
+    """
+    kind = program[0]
+    if kind == "atom":
+        atom = atoms[program[1]]
+        keys = frozenset(alt.key for alt in atom.alts)
+        return (len(keys) * (4.0 if atom.entity else 1.0), keys)
+    if kind == "not":
+        return None
+    if kind == "near":
+        subs = [_need(program[1], atoms), _need(program[2], atoms)]
+    else:
+        subs = [_need(p, atoms) for p in program[1]]
+    if kind == "or":
+        if any(s is None for s in subs):
+            return None
+        return (sum(s[0] for s in subs), frozenset().union(*(s[1] for s in subs)))
+    known = [s for s in subs if s is not None]  # "and" and "near": the rarest part
+    return min(known, key=lambda s: s[0]) if known else None
+
+
 # Occurrences are (field index, stream start, stream end): the words of the stream span.
 Occ = tuple[int, int, int]
 
@@ -387,9 +405,18 @@ class _Run:
             return got
         atom = self.m._atoms[aid]
         out: list[Occ] = []
-        for alt in atom.alts:
+        alts = atom.alts
+        if len(alts) > 2:  # an entity's many names: only those that occurred
+            by_alt = self.m._alts_by_key[aid]
+            alts = [alt for key in self.by_key.keys() & by_alt.keys() for alt in by_alt[key]]
+        for alt in alts:
             found = self.by_key.get(alt.key, ())
-            if found and alt.case:
+            if not found:
+                continue
+            if atom.field is None and not alt.case and not alt.exclusions:
+                out += found  # the common case: every occurrence counts
+                continue
+            if alt.case:
                 probe = self.m._probes[alt]
                 found = [o for o in found if self.fields[o[0]].may_contain(probe)]
             for occ in found:
@@ -409,7 +436,8 @@ class _Run:
                     continue
                 kept.append(o)
             out = kept
-        out.sort()
+        elif len(alts) > 1:
+            out.sort()
         self.atom_occ[aid] = out
         return out
 
@@ -491,7 +519,7 @@ class Matcher:
     """Rules compiled for matching. Build with :func:`compile_rules`; never mutated."""
 
     __slots__ = ("rules", "entities", "_compiled", "_automaton", "_patterns", "_key_lengths",
-                 "_atoms", "_triggers", "_probes")
+                 "_atoms", "_triggers", "_probes", "_alts_by_key")
 
     def __init__(self, rules: Iterable[Rule], entities: EntityCatalog | None = None):
         self.rules: tuple[Rule, ...] = tuple(rules)
@@ -503,15 +531,26 @@ class Matcher:
         self._patterns = builder.key_patterns
         self._atoms = builder.atom_list
         self._probes = {alt: alt.probe for atom in self._atoms for alt in atom.alts if alt.case}
+        self._alts_by_key: dict[int, dict[int, list[_Alt]]] = {}
+        for aid, atom in enumerate(self._atoms):
+            if len(atom.alts) > 2:
+                by_alt: dict[int, list[_Alt]] = {}
+                for alt in atom.alts:
+                    by_alt.setdefault(alt.key, []).append(alt)
+                self._alts_by_key[aid] = by_alt
         self._key_lengths = [len(_key_string(p)) for p in self._patterns]
         # key -> the enabled rules one of whose non-negated atoms it can make occur
         triggers: dict[int, set[int]] = {}
         for r, comp in enumerate(self._compiled):
             if not comp.rule.enabled:
                 continue
-            for aid in _positive_atoms(comp.program):
-                for alt in self._atoms[aid].alts:
-                    triggers.setdefault(alt.key, set()).add(r)
+            need = _need(comp.program, self._atoms)
+            if need is not None:
+                keys = need[1]
+            else:  # e.g. a lone NOT (refused by validation): any positive atom
+                keys = {alt.key for aid in _positive_atoms(comp.program) for alt in self._atoms[aid].alts}
+            for key in keys:
+                triggers.setdefault(key, set()).add(r)
         self._triggers = {k: tuple(sorted(v)) for k, v in triggers.items()}
         self._automaton = ahocorasick.Automaton()
         for s, kid in builder.keys.items():
