@@ -22,7 +22,6 @@ of C-level string operations; other text goes through
 
 from __future__ import annotations
 
-import bisect
 import codecs
 import re
 from collections.abc import Iterable
@@ -114,14 +113,12 @@ def _elide(b: bytes) -> bytes:
 class _Field:
     """One field of a document: its stream, and how to map stream spans back to it."""
 
-    __slots__ = ("text", "stream", "tokens", "_aligned", "_bounds", "_blanks", "_raw", "_cased")
+    __slots__ = ("text", "stream", "tokens", "_aligned", "_raw", "_cased")
 
     def __init__(self, text: str):
         self.text = text
         self.tokens: list[tuple[int, int]] | None = None  # exact path: every token's offsets
         self._aligned: bytes | None = None  # fast path: the folded text, same length as ``text``
-        self._bounds: tuple[list[int], list[int]] | None = None
-        self._blanks: list[int] | None = None
         self._raw: bytes | None = None
         self._cased: str | None = None
         try:
@@ -149,32 +146,39 @@ class _Field:
 
     def token_index(self, cpos: int) -> int:
         """Index of the token starting at stream position ``cpos``."""
-        if self._blanks is None:  # where the stream's blanks are, once per field with hits
-            chars = (np.frombuffer(self.stream.encode("ascii"), np.uint8) if self._raw is not None
-                     else np.frombuffer(self.stream.encode("utf-32-le"), np.uint32))
-            self._blanks = np.flatnonzero(chars == 32).tolist()
-        return bisect.bisect_left(self._blanks, cpos) - 1
-
-    def _token_bounds(self) -> tuple[list[int], list[int]]:
-        """Where each token starts and ends in the text (fast path; built when a hit is mapped).
-
-        The tokens are the runs of non-blanks of the aligned text: a few vector
-        operations instead of a loop over words.
-        """
-        if self._bounds is None:
-            blank = np.frombuffer(b" " + self._aligned + b" ", np.uint8) == 32
-            self._bounds = (np.flatnonzero(blank[:-1] & ~blank[1:]).tolist(),
-                            np.flatnonzero(~blank[:-1] & blank[1:]).tolist())
-        return self._bounds
+        return self.stream.count(" ", 0, cpos) - 1
 
     def span(self, cstart: int, cend: int) -> tuple[int, int]:
         """Character offsets in the original text of the stream span ``[cstart, cend)``."""
-        first = self.token_index(cstart)
-        last = first + self.stream.count(" ", cstart, cend)
+        return self.spans([(cstart, cend)])[0]
+
+    def spans(self, pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """Character offsets in the original text of the stream spans ``[cstart, cend)``."""
+        stream = self.stream
         if self.tokens is not None:
-            return self.tokens[first][0], self.tokens[last][1]
-        starts, ends = self._token_bounds()
-        return starts[first], ends[last]
+            out = []
+            for cstart, cend in pairs:
+                first = stream.count(" ", 0, cstart) - 1
+                out.append((self.tokens[first][0], self.tokens[first + stream.count(" ", cstart, cend)][1]))
+            return out
+        # Where each token starts in the text: the non-blanks after a blank of the
+        # aligned text, with a few vector operations instead of a loop over words.
+        blank = np.frombuffer(b" " + self._aligned, np.uint8) == 32
+        starts = np.flatnonzero(blank[:-1] & ~blank[1:])
+        if len(pairs) > 8:  # token indexes of many spans at once
+            blanks = np.flatnonzero(np.frombuffer(stream.encode("ascii"), np.uint8) == 32)
+            at = np.array(pairs, np.int64).reshape(-1, 2)
+            firsts = (np.searchsorted(blanks, at[:, 0]) - 1).tolist()
+            lasts = (np.searchsorted(blanks, at[:, 1]) - 1).tolist()
+        else:
+            firsts = [stream.count(" ", 0, cstart) - 1 for cstart, _ in pairs]
+            lasts = [k + stream.count(" ", cstart, cend) for k, (cstart, cend) in zip(firsts, pairs)]
+        out = []
+        for (cstart, cend), first, last in zip(pairs, firsts, lasts):
+            # The last token ends as far after its start as it does in the stream.
+            last_start = cstart if last == first else stream.rindex(" ", cstart, cend) + 1
+            out.append((int(starts[first]), int(starts[last]) + cend - last_start))
+        return out
 
 
 def stream_of(text: str) -> str:
@@ -372,10 +376,12 @@ Occ = tuple[int, int, int]
 class _Run:
     """The state of matching one document."""
 
-    __slots__ = ("m", "fields", "by_key", "atom_occ")
+    __slots__ = ("m", "fields", "ends", "keys", "by_key", "atom_occ")
 
-    def __init__(self, matcher: Matcher, fields: list[_Field], by_key: dict[int, list[Occ]]):
-        self.m, self.fields, self.by_key = matcher, fields, by_key
+    def __init__(self, matcher: Matcher, fields: list[_Field], ends: list[dict[int, list[int]]],
+                 keys: set[int]):
+        self.m, self.fields, self.ends, self.keys = matcher, fields, ends, keys
+        self.by_key: dict[int, list[Occ]] = {}
         self.atom_occ: dict[int, list[Occ]] = {}
 
     def case_ok(self, alt: _Alt, occ: Occ) -> bool:
@@ -399,6 +405,25 @@ class _Run:
             return self.fields[a[0]].stream.count(" ", b[2], a[1]) - 1
         return -1
 
+    def key_occ(self, key: int) -> list[Occ]:
+        """Where automaton key ``key`` occurred, in field and stream order."""
+        got = self.by_key.get(key)
+        if got is None:
+            got = self.by_key[key] = []
+            if key in self.keys:
+                start = 2 - self.m._key_lengths[key]
+                prefix = self.m._patterns[key].prefix
+                for f, ends in enumerate(self.ends):
+                    found = ends.get(key)
+                    if not found:
+                        continue
+                    if prefix:  # the occurrence runs to the end of the word
+                        stream = self.fields[f].stream
+                        got += [(f, e + start, stream.index(" ", e + 1)) for e in found]
+                    else:
+                        got += [(f, e + start, e) for e in found]
+        return got
+
     def occurrences(self, aid: int) -> list[Occ]:
         got = self.atom_occ.get(aid)
         if got is not None:
@@ -408,9 +433,9 @@ class _Run:
         alts = atom.alts
         if len(alts) > 2:  # an entity's many names: only those that occurred
             by_alt = self.m._alts_by_key[aid]
-            alts = [alt for key in self.by_key.keys() & by_alt.keys() for alt in by_alt[key]]
+            alts = [alt for key in self.keys & by_alt.keys() for alt in by_alt[key]]
         for alt in alts:
-            found = self.by_key.get(alt.key, ())
+            found = self.key_occ(alt.key)
             if not found:
                 continue
             if atom.field is None and not alt.case and not alt.exclusions:
@@ -445,11 +470,11 @@ class _Run:
         for i in alt.exclusions:
             ex = atom.exclusions[i]
             for key in ex.phrases:
-                for o in self.by_key.get(key, ()):
+                for o in self.key_occ(key):
                     if o[0] == occ[0] and o[1] <= occ[2] and occ[1] <= o[2]:
                         return True
             for key in ex.near:
-                for o in self.by_key.get(key, ()):
+                for o in self.key_occ(key):
                     if o[0] == occ[0]:
                         if 0 <= self.gap(occ, o) <= ex.within:
                             return True
@@ -461,7 +486,7 @@ class _Run:
         """Whether atom ``aid`` occurs; without building its occurrences when it can."""
         atom = self.m._atoms[aid]
         if atom.field is None and not atom.entity and not atom.alts[0].case:
-            return atom.alts[0].key in self.by_key
+            return atom.alts[0].key in self.keys
         return bool(self.occurrences(aid))
 
     def truth(self, p: tuple) -> bool:
@@ -561,22 +586,21 @@ class Matcher:
     def __repr__(self) -> str:
         return f"<Matcher {len(self.rules)} rules, {len(self._patterns)} distinct terms>"
 
-    def _scan(self, doc: Document) -> tuple[list[_Field], dict[int, list[Occ]]]:
+    def _scan(self, doc: Document) -> tuple[list[_Field], list[dict[int, list[int]]]]:
+        """Each field's stream, and per field where (at which end offsets) each key occurred."""
         fields = [_Field(getattr(doc, name) or "") for name in FIELDS]
-        by_key: dict[int, list[Occ]] = {}
-        if not self._patterns:
-            return fields, by_key
-        lengths, patterns = self._key_lengths, self._patterns
-        for f, fld in enumerate(fields):
-            stream = fld.stream
-            for end, kid in self._automaton.iter(stream):
-                start = end - lengths[kid] + 2
-                if patterns[kid].prefix:
-                    stop = stream.index(" ", end + 1)
-                else:
-                    stop = end
-                by_key.setdefault(kid, []).append((f, start, stop))
-        return fields, by_key
+        ends: list[dict[int, list[int]]] = []
+        for fld in fields:
+            found: dict[int, list[int]] = {}
+            if self._patterns:
+                for end, kid in self._automaton.iter(fld.stream):
+                    at = found.get(kid)
+                    if at is None:
+                        found[kid] = [end]
+                    else:
+                        at.append(end)
+            ends.append(found)
+        return fields, ends
 
     def match(self, doc: Document) -> list[Match]:
         """Return a :class:`~monitor.types.Match` for every rule ``doc`` satisfies, in rule order.
@@ -594,14 +618,18 @@ class Matcher:
         the rule's first term found there; ``Match.terms`` lists every matched
         term in order of first occurrence. Pure; never raises.
         """
-        fields, by_key = self._scan(doc)
+        fields, ends = self._scan(doc)
+        keys = ends[0].keys() | ends[1].keys()
         touched: set[int] = set()
-        for kid in by_key:
-            touched.update(self._triggers.get(kid, ()))
+        triggers = self._triggers
+        for kid in keys:
+            if kid in triggers:
+                touched.update(triggers[kid])
         if not touched:
             return []
-        run = _Run(self, fields, by_key)
-        matches = []
+        run = _Run(self, fields, ends, keys)
+        matched = []
+        wanted: list[dict[tuple[int, int], tuple[int, int] | None]] = [{} for _ in fields]
         for r in sorted(touched):
             comp = self._compiled[r]
             if not comp.passes_filters(doc):
@@ -617,8 +645,17 @@ class Matcher:
                 spans.setdefault((f, start, end), t)
             if len(spans) < comp.rule.min_mentions:
                 continue
+            for f, start, end in spans:
+                wanted[f][start, end] = None
+            matched.append((comp, found, spans))
+        # Stream spans to text offsets: once per field, for every rule's hits together.
+        for f, want in enumerate(wanted):
+            if want:
+                want.update(zip(want, fields[f].spans(list(want))))
+        matches = []
+        for comp, found, spans in matched:
             terms = tuple(dict.fromkeys(comp.terms[t] for *_, t in found))
-            hits = tuple(Hit(FIELDS[f], *fields[f].span(start, end), comp.terms[t])
+            hits = tuple(Hit(FIELDS[f], *wanted[f][start, end], comp.terms[t])
                          for (f, start, end), t in spans.items())
             matches.append(Match(comp.rule.name, terms, hits, comp.rule.channels,
                                  delivery=comp.rule.delivery, per_hour=comp.rule.per_hour))
