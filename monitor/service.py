@@ -35,8 +35,8 @@ class RuleSource:
     set was ever loaded.
     """
 
-    def __init__(self, path: Path, channels):
-        self.path, self.channels = Path(path), list(channels)
+    def __init__(self, path: Path, channels, checker=None):
+        self.path, self.channels, self.checker = Path(path), list(channels), checker
         self._lock = threading.Lock()
         self._seen: tuple | None = None
         self._matcher = None
@@ -50,7 +50,7 @@ class RuleSource:
             if fp != self._seen:
                 try:
                     ruleset = load_rules(self.path, channels=self.channels)
-                    self._matcher = compile_rules(ruleset.rules, entities=ruleset.entities)
+                    self._matcher = compile_rules(ruleset.rules, entities=ruleset.entities, checker=self.checker)
                     log.info("rules loaded: %d rules from %s", len(ruleset.rules), self.path)
                 except RuleError as e:
                     if self._matcher is None:
@@ -89,7 +89,10 @@ class Services:
 
     @cached_property
     def rules(self) -> RuleSource:
-        return RuleSource(self.settings.rules_path, self.settings.channels)
+        from .ner import load_checker
+
+        return RuleSource(self.settings.rules_path, self.settings.channels,
+                          load_checker(self.settings.entity_models))
 
     def sync_feeds(self, *, force: bool = False) -> bool:
         """Load the feeds file into the store when it changed; True if it did."""

@@ -292,6 +292,9 @@ ARTICLE_TITLE = (SAMPLES / "otan-ukraine-fr.txt").read_text(encoding="utf-8").sp
 def monitor_env(extra: dict | None = None) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
     env["PYTHONUNBUFFERED"] = "1"
+    # Worker processes start and stop often here: no spaCy model load in each
+    # (tests/test_ner.py checks the entity check, with the model, on its own).
+    env["MONITOR_ENTITY_MODELS"] = ""
     env.update(extra or {})
     return env
 

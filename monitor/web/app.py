@@ -347,7 +347,7 @@ def create_app(settings: Settings, *, services=None, token: str | None = None,
         if not title.strip() and not text.strip():
             raise HTTPException(400, "text: paste an article (title or text) or give a URL")
         doc = Document(title=title, text=text, language=(language or None), feed=(feed or None))
-        return match_document(rules, doc), title, text, fetched_url
+        return match_document(rules, doc, checker=services.rules.checker), title, text, fetched_url
 
     # -- pages ----------------------------------------------------------------------------
 
@@ -607,7 +607,7 @@ def create_app(settings: Settings, *, services=None, token: str | None = None,
         """Run pasted rules over the newest ``limit`` stored articles (at most 5,000); nothing is stored."""
         rules = parse_pasted_rules(body.rules)
         limit, days = _backtest_bounds(body.limit, body.days)
-        r = backtest(rules, engine(), limit=limit, days=days)
+        r = backtest(rules, engine(), limit=limit, days=days, checker=services.rules.checker)
         return S.BacktestOut(scanned=r.scanned, limit=r.limit, days=r.days, counts=r.counts,
                              stored_counts=r.stored_counts,
                              samples=[S.BacktestSample(article_id=s.article_id, rule=s.rule, title=s.title, url=s.url,

@@ -92,9 +92,10 @@ class TesterResult:
         return tuple(r.name for r in self.rules if r.name not in found)
 
 
-def match_document(rules: list[Rule], doc: Document) -> TesterResult:
-    """Which of ``rules`` match ``doc``, with their hits. Pure."""
-    return TesterResult(tuple(rules), tuple(compile_rules(rules).match(doc)))
+def match_document(rules: list[Rule], doc: Document, *, checker=None) -> TesterResult:
+    """Which of ``rules`` match ``doc``, with their hits (entity mentions double-checked by
+    ``checker`` when given, as the workers do). Pure."""
+    return TesterResult(tuple(rules), tuple(compile_rules(rules, checker=checker).match(doc)))
 
 
 
@@ -163,7 +164,7 @@ class BacktestResult:
 
 
 def backtest(rules: list[Rule], engine, *, limit: int = BACKTEST_DEFAULT, days: int | None = None,
-             now: datetime | None = None) -> BacktestResult:
+             now: datetime | None = None, checker=None) -> BacktestResult:
     """Run ``rules`` over the newest ``limit`` stored articles (of the last ``days`` days).
 
     Reads articles in chunks; keeps counts and the newest matches. Compares
@@ -178,7 +179,7 @@ def backtest(rules: list[Rule], engine, *, limit: int = BACKTEST_DEFAULT, days: 
         raise ValueError("days must be between 1 and 3650")
     now = now or datetime.now(timezone.utc)
     since = now - timedelta(days=days) if days else None
-    matcher = compile_rules(rules)
+    matcher = compile_rules(rules, checker=checker)
     names = {r.name for r in rules}
     counts = {r.name: 0 for r in rules}
     stored_counts = {r.name: 0 for r in rules}
