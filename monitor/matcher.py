@@ -171,9 +171,15 @@ class _Field:
             at = np.array(pairs, np.int64).reshape(-1, 2)
             firsts = (np.searchsorted(blanks, at[:, 0]) - 1).tolist()
             lasts = (np.searchsorted(blanks, at[:, 1]) - 1).tolist()
-        else:
-            firsts = [stream.count(" ", 0, cstart) - 1 for cstart, _ in pairs]
-            lasts = [k + stream.count(" ", cstart, cend) for k, (cstart, cend) in zip(firsts, pairs)]
+        else:  # counting blanks from one span to the next (callers give them in order)
+            firsts, lasts, k, pos = [], [], -1, 0
+            for cstart, cend in pairs:
+                if cstart < pos:
+                    k, pos = -1, 0
+                k += stream.count(" ", pos, cstart)
+                pos = cstart
+                firsts.append(k)
+                lasts.append(k + stream.count(" ", cstart, cend))
         out = []
         for (cstart, cend), first, last in zip(pairs, firsts, lasts):
             # The last token ends as far after its start as it does in the stream.
@@ -559,7 +565,7 @@ class Matcher:
     """Rules compiled for matching. Build with :func:`compile_rules`; never mutated."""
 
     __slots__ = ("rules", "entities", "_compiled", "_automaton", "_patterns", "_key_lengths",
-                 "_atoms", "_triggers", "_probes", "_alts_by_key", "checker")
+                 "_atoms", "_triggers", "_probes", "_alts_by_key", "checker", "_simple")
 
     def __init__(self, rules: Iterable[Rule], entities: EntityCatalog | None = None,
                  checker: EntityChecker | None = None):
@@ -594,11 +600,26 @@ class Matcher:
             for key in keys:
                 triggers.setdefault(key, set()).add(r)
         self._triggers = {k: tuple(sorted(v)) for k, v in triggers.items()}
+        self._simple = [self._simple_form(comp.program) for comp in self._compiled]
         self._automaton = ahocorasick.Automaton()
         for s, kid in builder.keys.items():
             self._automaton.add_word(s, kid)
         if builder.keys:
             self._automaton.make_automaton()
+
+    def _simple_form(self, program: tuple) -> tuple[tuple[int, int], ...] | None:
+        """(key, term index) of each term when ``program`` is one plain term or an OR of them
+        (most watch lists): such a rule holds exactly where its keys occurred."""
+        leaves = program[1] if program[0] == "or" else (program,)
+        out = []
+        for leaf in leaves:
+            if leaf[0] != "atom":
+                return None
+            atom = self._atoms[leaf[1]]
+            if atom.field is not None or atom.entity or len(atom.alts) != 1 or atom.alts[0].case:
+                return None
+            out.append((atom.alts[0].key, leaf[2]))
+        return tuple(out)
 
     def __repr__(self) -> str:
         return f"<Matcher {len(self.rules)} rules, {len(self._patterns)} distinct terms>"
@@ -651,11 +672,17 @@ class Matcher:
             comp = self._compiled[r]
             if not comp.passes_filters(doc):
                 continue
-            if not run.truth(comp.program):
-                continue
-            ok, found = run.evaluate(comp.program)
-            if not ok or not found:
-                continue
+            simple = self._simple[r]
+            if simple is not None:
+                found = [(*o, t) for key, t in simple if key in keys for o in run.key_occ(key)]
+                if not found:
+                    continue
+            else:
+                if not run.truth(comp.program):
+                    continue
+                ok, found = run.evaluate(comp.program)
+                if not ok or not found:
+                    continue
             found.sort()
             spans: dict[Occ, int] = {}
             for f, start, end, t in found:
@@ -668,7 +695,8 @@ class Matcher:
         # Stream spans to text offsets: once per field, for every rule's hits together.
         for f, want in enumerate(wanted):
             if want:
-                want.update(zip(want, fields[f].spans(list(want))))
+                at = sorted(want)
+                want.update(zip(at, fields[f].spans(at)))
         matches = []
         for comp, found, spans in matched:
             terms = tuple(dict.fromkeys(comp.terms[t] for *_, t in found))
