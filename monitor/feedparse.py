@@ -121,7 +121,7 @@ def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str] | None = Non
     articles: list[Article] = []
     rejected: list[tuple[int, str]] = []
     for index, entry in enumerate(entries):
-        article = _article(entry, url=url, feed_language=feed_language, now=now, rss=rss)
+        article = _article(_plain(entry), url=url, feed_language=feed_language, now=now, rss=rss)
         if article is None:
             rejected.append((index, "entry has no title, text or link"))
         else:
@@ -187,6 +187,22 @@ def html_to_text(html_text: str) -> str:
 
 
 # --- entries -----------------------------------------------------------------
+
+# The entry fields read below, and the nested dicts read in them.
+_NESTED = ("title_detail", "summary_detail", "author_detail")
+
+
+def _plain(entry: Mapping[str, Any]) -> dict[str, Any]:
+    # FeedParserDict.get goes through Python-level alias handling on every call;
+    # the keys read here are feedparser's own names, stored as they are, so plain
+    # dicts give the same values at C speed.
+    out = dict(entry)
+    for key in _NESTED:
+        if isinstance(out.get(key), dict):
+            out[key] = dict(out[key])
+    if isinstance(out.get("content"), list):
+        out["content"] = [dict(c) if isinstance(c, dict) else c for c in out["content"]]
+    return out
 
 def _article(entry: Mapping[str, Any], *, url: str, feed_language: str | None,
              now: datetime, rss: bool) -> Article | None:
