@@ -412,13 +412,23 @@ class Store:
                 .order_by(Feed.next_poll_at)
                 .limit(limit)
             ).all()
-            for fid, old, interval in due:
-                delay = interval * (1 + rng.uniform(-jitter, jitter))
-                res = s.exec(
-                    update(Feed)
-                    .where(Feed.id == fid, Feed.next_poll_at == old)
-                    .values(next_poll_at=now + timedelta(seconds=delay))
-                )
+            plan = [(fid, old, now + timedelta(seconds=interval * (1 + rng.uniform(-jitter, jitter))))
+                    for fid, old, interval in due]
+            if plan:
+                # All claims in one executemany; when its row count says another
+                # scheduler took some, roll back and claim one by one to know which.
+                stmt = (update(Feed.__table__)
+                        .where(Feed.__table__.c.id == bindparam("fid"),
+                               Feed.__table__.c.next_poll_at == bindparam("old"))
+                        .values(next_poll_at=bindparam("new")))
+                res = s.connection().execute(stmt, [dict(fid=f, old=o, new=n) for f, o, n in plan])
+                if res.rowcount == len(plan):
+                    s.commit()
+                    return [fid for fid, _, _ in plan]
+                s.rollback()
+            for fid, old, new in plan:
+                res = s.exec(update(Feed).where(Feed.id == fid, Feed.next_poll_at == old)
+                             .values(next_poll_at=new))
                 if res.rowcount == 1:
                     claimed.append(fid)
             s.commit()
