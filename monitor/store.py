@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint, bindparam, event, func, or_, text, update
+from sqlalchemy import JSON, Column, DateTime, LargeBinary, UniqueConstraint, bindparam, event, func, or_, text, update
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Field, Session, SQLModel, create_engine, select
@@ -303,6 +303,15 @@ class Store:
         if not rows:
             return []
         if self.dialect == "postgresql":
+            sql = self._unnest_insert(model.__table__, rows, conflict, returning)
+            if sql is not None:
+                # One statement for the whole batch: psycopg's executemany costs far
+                # more client CPU per row, and a multi-row VALUES would be compiled anew.
+                params = {f"c{i}": [r[c] for r in rows] for i, c in enumerate(rows[0])}
+                result = s.connection().exec_driver_sql(sql, params)
+                if not returning:
+                    return []
+                return [r[0] for r in result] if len(returning) == 1 else [tuple(r) for r in result]
             from sqlalchemy.dialects.postgresql import insert
         else:
             from sqlalchemy.dialects.sqlite import insert
@@ -313,6 +322,51 @@ class Store:
             return []
         result = s.connection().execute(stmt.returning(*(table.c[c] for c in returning)), rows)
         return list(result.scalars()) if len(returning) == 1 else [tuple(r) for r in result]
+
+    def _in(self, column, values: list):
+        """``column IN values``; on PostgreSQL ``= ANY(array)``, one parameter instead of
+        one per value (a thousand-key IN costs more to render and send than to run)."""
+        if self.dialect == "postgresql":
+            from sqlalchemy import any_
+            from sqlalchemy.dialects.postgresql import ARRAY
+
+            return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+        return column.in_(values)
+
+    def _unnest_insert(self, table, rows: list[dict], conflict: Sequence[str],
+                       returning: tuple[str, ...]) -> str | None:
+        """PostgreSQL: INSERT ... SELECT FROM unnest(one array per column) ON CONFLICT DO NOTHING.
+
+        None (use executemany) when the rows differ in their keys, leave out a column
+        with a Python-side default, a column's type
+        has no plain array form (JSON, bytes), or a datetime column mixes naive
+        and aware values (an array has one element type).
+        """
+        if len(rows) < 2:
+            return None
+        columns = list(rows[0])
+        if any(len(r) != len(columns) or r.keys() != rows[0].keys() for r in rows):
+            return None
+        if any(c.default is not None for c in table.c if c.name not in rows[0]):
+            return None  # a Python-side default SQLAlchemy's insert would fill in
+        casts = []
+        for c in columns:
+            col = table.c[c]
+            if isinstance(col.type, (JSON, LargeBinary)):
+                return None
+            if isinstance(col.type, DateTime):
+                zones = {v.tzinfo is None for r in rows if (v := r[c]) is not None}
+                if len(zones) > 1:
+                    return None
+            casts.append(col.type.compile(dialect=self.engine.dialect))
+        names = ", ".join(f'"{c}"' for c in columns)
+        # %b: binary arrays, which psycopg builds without quoting each element
+        arrays = ", ".join(f"%(c{i})b::{t}[]" for i, t in enumerate(casts))
+        sql = (f'INSERT INTO "{table.name}" ({names}) SELECT * FROM unnest({arrays}) '
+               f"ON CONFLICT ({', '.join(conflict)}) DO NOTHING")
+        if returning:
+            sql += " RETURNING " + ", ".join(f'"{c}"' for c in returning)
+        return sql
 
     # -- feeds -------------------------------------------------------------
 
@@ -358,13 +412,23 @@ class Store:
                 .order_by(Feed.next_poll_at)
                 .limit(limit)
             ).all()
-            for fid, old, interval in due:
-                delay = interval * (1 + rng.uniform(-jitter, jitter))
-                res = s.exec(
-                    update(Feed)
-                    .where(Feed.id == fid, Feed.next_poll_at == old)
-                    .values(next_poll_at=now + timedelta(seconds=delay))
-                )
+            plan = [(fid, old, now + timedelta(seconds=interval * (1 + rng.uniform(-jitter, jitter))))
+                    for fid, old, interval in due]
+            if plan:
+                # All claims in one executemany; when its row count says another
+                # scheduler took some, roll back and claim one by one to know which.
+                stmt = (update(Feed.__table__)
+                        .where(Feed.__table__.c.id == bindparam("fid"),
+                               Feed.__table__.c.next_poll_at == bindparam("old"))
+                        .values(next_poll_at=bindparam("new")))
+                res = s.connection().execute(stmt, [dict(fid=f, old=o, new=n) for f, o, n in plan])
+                if res.rowcount == len(plan):
+                    s.commit()
+                    return [fid for fid, _, _ in plan]
+                s.rollback()
+            for fid, old, new in plan:
+                res = s.exec(update(Feed).where(Feed.id == fid, Feed.next_poll_at == old)
+                             .values(next_poll_at=new))
                 if res.rowcount == 1:
                     claimed.append(fid)
             s.commit()
@@ -503,7 +567,7 @@ class Store:
         out: dict[str, int] = {}
         for chunk in _chunks(sorted(set(keys)), 1000):
             out.update(s.exec(select(StoredArticleRow.key, StoredArticleRow.id)
-                              .where(StoredArticleRow.key.in_(chunk))).all())
+                              .where(self._in(StoredArticleRow.key, chunk))).all())
         return out
 
     def _record_updates(self, s: Session, f: Feed, entries, known, now) -> list[int]:

@@ -6,6 +6,7 @@ import pickle
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import text
 
 from monitor.config import FeedSpec
 from monitor.errors import StoreError
@@ -93,6 +94,32 @@ def test_two_schedulers_never_claim_the_same_feed(store, feed_id):
     assert store.claim_due_feeds(now) == [feed_id]
     assert store.claim_due_feeds(now) == []
     assert store.claim_due_feeds(now + timedelta(seconds=67)) == [feed_id]
+
+
+def test_a_feed_claimed_meanwhile_by_another_scheduler_is_left_to_it(store, db_url):
+    ids = store.sync_feeds([FeedSpec(url=f"https://example.org/{i}.rss", interval=100) for i in range(3)],
+                           default_interval=900)
+    rival = Store.open(db_url)
+    now = datetime.now(timezone.utc) + timedelta(seconds=1)
+
+    class RivalFirst:
+        # Called once per due feed between our read and our claim: the rival claims one.
+        calls = 0
+
+        def uniform(self, a, b):
+            if self.calls == 0:
+                with rival.engine.begin() as c:
+                    c.execute(text("UPDATE feed SET next_poll_at = :t WHERE id = :i"),
+                              {"t": (now + timedelta(hours=1)).replace(tzinfo=None), "i": ids["https://example.org/1.rss"]})
+            self.calls += 1
+            return 0.0
+
+    try:
+        claimed = store.claim_due_feeds(now, rng=RivalFirst())
+    finally:
+        rival.close()
+    assert sorted(claimed) == sorted([ids["https://example.org/0.rss"], ids["https://example.org/2.rss"]])
+    assert store.claim_due_feeds(now) == []
 
 
 def test_next_poll_is_the_interval_with_jitter(store):
