@@ -759,6 +759,71 @@ class Store:
             s.exec(update(Delivery).where(Delivery.id == delivery_id, Delivery.status != SENT).values(**values))
             s.commit()
 
+    def delivery_jobs(self, delivery_ids: Sequence[int]) -> dict[int, DeliveryJob]:
+        """The jobs of these deliveries (unknown ids left out), in one query."""
+        if not delivery_ids:
+            return {}
+        with self._session() as s:
+            return self._delivery_jobs(s, delivery_ids)
+
+    def _delivery_jobs(self, s: Session, delivery_ids: Sequence[int]) -> dict[int, DeliveryJob]:
+        rows = s.exec(
+            select(Delivery.id, Delivery.channel, Delivery.status, Delivery.attempts, MatchRow, StoredArticleRow,
+                   Feed.name)
+            .join(MatchRow, MatchRow.id == Delivery.match_id)
+            .join(StoredArticleRow, StoredArticleRow.id == Delivery.article_id)
+            .join(Feed, Feed.id == StoredArticleRow.feed_id)
+            .where(Delivery.id.in_(list(delivery_ids)))
+        ).all()
+        return {did: DeliveryJob(id=did, channel=ch, status=st, attempts=n, alert=_alert(m, a, feed))
+                for did, ch, st, n, m, a, feed in rows}
+
+    def delivery_channels(self, delivery_ids: Sequence[int]) -> dict[int, str]:
+        """The channel of each of these deliveries (to queue them in batches of one channel)."""
+        out: dict[int, str] = {}
+        with self._session() as s:
+            for chunk in _chunks(sorted(set(delivery_ids)), 1000):
+                out.update(s.exec(select(Delivery.id, Delivery.channel).where(Delivery.id.in_(chunk))).all())
+        return out
+
+    def claim_deliveries(self, delivery_ids: Sequence[int], *, sent: Sequence[int] = (),
+                         failed: Sequence[tuple[int, str]] = (), dead: bool = False, now: datetime | None = None,
+                         lease: timedelta = timedelta(minutes=5)) -> set[int]:
+        """Record the outcomes of sends, and move more deliveries to ``sending``, in one transaction.
+
+        ``sent`` ids become sent; ``failed`` (id, error) pairs become failed, or
+        dead when that was their last attempt; a delivery already sent stays
+        sent. Then one conditional UPDATE claims ``delivery_ids`` (as
+        :meth:`begin_delivery` does one), committed before this returns, so
+        ``sending`` is recorded before any channel is called. Returns the ids
+        claimed: not those sent, dead, or being sent by another worker
+        (``sending`` within ``lease``).
+        """
+        now = now or utcnow()
+        t = Delivery.__table__
+        claimed: set[int] = set()
+        if not (delivery_ids or sent or failed):
+            return claimed
+        with self._session() as s:
+            conn = s.connection()
+            if sent:
+                conn.execute(update(t).where(t.c.id.in_(list(sent)), t.c.status != SENT)
+                             .values(status=SENT, sent_at=now, updated_at=now, last_error=None))
+            if failed:
+                conn.execute(update(t).where(t.c.id == bindparam("did"), t.c.status != SENT)
+                             .values(status=DEAD if dead else FAILED, updated_at=now,
+                                     last_error=bindparam("err")),
+                             [dict(did=i, err=_one_line(e or "failed")) for i, e in failed])
+            if delivery_ids:
+                takeable = or_(t.c.status.in_([PENDING, FAILED]),
+                               (t.c.status == SENDING) & (t.c.updated_at < now - lease))
+                claimed = set(conn.execute(
+                    update(t).where(t.c.id.in_(sorted(set(delivery_ids))), takeable)
+                    .values(status=SENDING, attempts=t.c.attempts + 1, updated_at=now)
+                    .returning(t.c.id)).scalars())
+            s.commit()
+        return claimed
+
     def requeue_deliveries(self, *, status: str = DEAD, ids: Sequence[int] = ()) -> list[int]:
         """Put dead (or failed) deliveries back to pending; returns their ids."""
         with self._session() as s:
