@@ -229,6 +229,11 @@ class AppriseNotifier:
             return "markdown"
         return "text"
 
+    def serial(self, channel: str) -> bool:
+        """True when apprise spaces this channel's messages out (its throttle): send them
+        one after the other, never concurrently through the one plugin."""
+        return getattr(self._plugin(channel), "request_rate_per_sec", 0) > 0
+
     def prepare(self, channel: str, alert: RenderedAlert) -> RenderedAlert:
         """The alert exactly as :meth:`send` hands it to apprise: mentions defused in
         the title and in text and Markdown bodies, and raw HTML escaped in a

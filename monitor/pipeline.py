@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from concurrent.futures import ThreadPoolExecutor, as_completed
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed, wait
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -250,6 +251,96 @@ def deliver(delivery_id: int, *, store: Store, notifier: Notifier, tz: str = "UT
     store.finish_delivery(delivery_id, ok=True)
     log.info("sent: rule %r, %r to channel %r", job.alert.rule, job.alert.title[:80], job.channel)
     return DeliveryResult(channel=job.channel, ok=True)
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """What :func:`deliver_many` did with each delivery id it was given."""
+
+    sent: tuple[int, ...] = ()
+    failed: tuple[tuple[int, str], ...] = ()  # (delivery id, reason), recorded failed (or dead)
+    skipped: tuple[int, ...] = ()  # unknown, already sent, dead, or being sent by another worker
+    left: tuple[int, ...] = ()  # not tried: the batch ran out of time; still pending, queue again
+
+
+def deliver_many(delivery_ids, *, store: Store, notifier: Notifier, tz: str = "UTC", final_attempt: bool = False,
+                 templates=None, max_workers: int = 4, timeout: float = 20.0,
+                 budget: float = 25.0) -> BatchOutcome:
+    """Render and send many deliveries, a few at a time concurrently; record every outcome.
+
+    The batch is read in one query, then sent in waves of ``max_workers``:
+    one statement claims a wave (``sending``, committed before any channel is
+    called) together with recording the previous wave's outcomes, and the
+    wave's sends run in a thread pool. So only the sends actually in flight
+    are ever ``sending``: a process killed mid-batch leaves the rest pending,
+    to be taken at once by the message's redelivery, and the one duplicate
+    no design avoids (the channel accepted, the process died before recording
+    it) stays confined to those in-flight sends. A channel apprise throttles
+    gets one send per wave. A send that raises or gets no answer within
+    ``timeout`` seconds fails alone: recorded failed (dead on the
+    ``final_attempt``); the others are recorded sent and never sent again.
+    No new wave starts after ``budget`` seconds: what was not tried is
+    returned in ``left``, untouched. Errors are values; raises only what the
+    store raises.
+    """
+    ids = list(dict.fromkeys(delivery_ids))
+    jobs = store.delivery_jobs(ids)
+    skipped = [i for i in ids if i not in jobs or jobs[i].status not in ("pending", "failed", "sending")]
+    todo = [jobs[i] for i in ids if i not in skipped]
+    serial = getattr(notifier, "serial", lambda channel: False)
+    sent: list[int] = []
+    failed: list[tuple[int, str]] = []
+    done: tuple[list[int], list[tuple[int, str]]] = ([], [])  # the last wave's outcomes, not yet recorded
+    started = time.monotonic()
+    pool = ThreadPoolExecutor(max_workers=max(1, max_workers))
+
+    def send(job) -> str | None:
+        try:
+            rendered = render.render_alert(job.alert, notifier.format_for(job.channel), tz=tz, templates=templates)
+            notifier.send(job.channel, rendered)
+            return None
+        except DeliveryError as e:
+            return e.reason
+        except Exception as e:  # a bug for this one alert (rendering...): it fails alone
+            log.exception("delivery %d raised", job.id)
+            return f"{type(e).__name__}: {e}"
+
+    try:
+        while todo and time.monotonic() - started < budget:
+            wave, rest, busy = [], [], set()
+            for job in todo:
+                throttled = serial(job.channel)
+                if len(wave) < max_workers and not (throttled and job.channel in busy):
+                    wave.append(job)
+                    if throttled:
+                        busy.add(job.channel)
+                else:
+                    rest.append(job)
+            todo = rest
+            claimed = store.claim_deliveries([j.id for j in wave], sent=done[0], failed=done[1],
+                                             dead=final_attempt)
+            skipped += [j.id for j in wave if j.id not in claimed]
+            wave = [j for j in wave if j.id in claimed]
+            futures = {pool.submit(send, j): j for j in wave}
+            finished, _ = wait(futures, timeout=timeout)
+            done = ([], [])
+            for fut, job in futures.items():
+                # A send still hanging is not waited for: it is recorded failed and
+                # retried (the channel's own socket timeouts end it).
+                why = fut.result() if fut in finished else f"no answer within {timeout:g}s"
+                if why is None:
+                    done[0].append(job.id)
+                    log.info("sent: rule %r, %r to channel %r", job.alert.rule, job.alert.title[:80], job.channel)
+                else:
+                    done[1].append((job.id, why))
+                    log.warning("delivery %d to channel %r failed: %s", job.id, job.channel, why)
+            sent += done[0]
+            failed += done[1]
+        store.claim_deliveries([], sent=done[0], failed=done[1], dead=final_attempt)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    return BatchOutcome(sent=tuple(sent), failed=tuple(failed), skipped=tuple(skipped),
+                        left=tuple(j.id for j in todo))
 
 
 def run_watchdog(*, store: Store, notifier: Notifier | None, ops_channel: str | None,

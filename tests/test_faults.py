@@ -452,8 +452,12 @@ def test_sigkill_of_a_worker_child_mid_batch(own_redis, deployment, feeds, hooks
     os.kill(victim, signal.SIGKILL)
     # Bound: the killed process's message is requeued and retried in seconds.
     assert_each_once(hook, 30, 60, "after SIGKILL of a pool process")
-    # The one killed mid-send may stay "sending" (its lease, 5 min, guards against a second send).
-    settled(dep.store(), 30, stuck=1)
+    # The sends in flight in the killed process (a batch sends DELIVER_THREADS at a time) may
+    # stay "sending" (their lease, 5 min, guards against a second send); the rest of its batch
+    # was never claimed and went out with the redelivered message.
+    from workers.tasks import DELIVER_THREADS
+
+    settled(dep.store(), 30, stuck=DELIVER_THREADS)
     assert worker.poll() is None, dep.log_text()
 
 
@@ -474,7 +478,9 @@ def test_sigkill_of_the_whole_worker_then_a_new_one(own_redis, deployment, feeds
     # Bound: stale_after (3 s) + a sweep (1 s) + the sends; their Redis copies come back
     # only after the visibility timeout, as harmless duplicates.
     assert_each_once(hook, 30, 60, "after SIGKILL of the whole worker and a new one")
-    settled(dep.store(), 30, stuck=2)  # the two killed mid-send
+    from workers.tasks import DELIVER_THREADS
+
+    settled(dep.store(), 30, stuck=2 * DELIVER_THREADS)  # those in flight in the two killed processes
 
 
 def test_sigterm_finishes_the_sends_in_hand(own_redis, deployment, feeds, hooks, db):
@@ -564,8 +570,11 @@ def test_database_refusing_connections_for_a_while(own_redis, deployment, feeds,
         assert_each_once(hook, 30, 60, "after the database refused connections for 4 s")
         from monitor.store import Store
 
-        # A send whose "sent" could not be written stays "sending" (not sent again).
-        settled(Store.open(pg_url), 30, stuck=2)
+        from workers.tasks import DELIVER_THREADS
+
+        # A send whose "sent" could not be written stays "sending" (not sent again): at most the
+        # sends of one wave (DELIVER_THREADS) in each of the two processes.
+        settled(Store.open(pg_url), 30, stuck=2 * DELIVER_THREADS)
         assert worker.poll() is None
         assert "database unavailable, retry" in dep.logs[0].read_text()
     finally:

@@ -22,6 +22,14 @@ log = logging.getLogger("monitor")
 MATCH_BATCH = 200  # article ids per match task: one task per poll, bounded
 POLL_BATCH = 20  # feeds per poll task, fetched concurrently
 DISPATCH_PAGE = 1000
+# Deliveries per deliver message (all of one channel), sent DELIVER_THREADS at a
+# time; a send gets DELIVER_TIMEOUT s, and no new wave starts after DELIVER_BUDGET s,
+# so a batch ends well within the deliver queue's soft time limit (60 s) and a
+# hanging channel is recorded as failed by the task itself.
+DELIVER_BATCH = 50
+DELIVER_THREADS = 4
+DELIVER_TIMEOUT = 20.0
+DELIVER_BUDGET = 25.0
 MAX_DISPATCH_PER_TICK = 50_000
 # The database refused or dropped the connection: wait and try again, forever,
 # since the work is safe in the queue meanwhile (the message is acked only when
@@ -161,8 +169,7 @@ def match_articles(self, article_ids: list[int], failures: int = 0) -> int:
             raise self.retry(countdown=countdown, kwargs={"failures": failures + 1}) from None
         svc.store.forget_attempt(key)
         return 0
-    for d in delivery_ids:
-        deliver.delay(d)
+    queue_deliveries(delivery_ids)
     svc.store.forget_attempt(key)
     return len(delivery_ids)
 
@@ -195,13 +202,65 @@ def _send_with_retries(task, send, record_failure, what: str, failures: int | No
 
 
 @app.task(name="monitor.deliver", bind=True, max_retries=None)
-def deliver(self, delivery_id: int, failures: int | None = None) -> bool:
+def deliver(self, delivery_ids: int | list[int], failures: int | None = None) -> int:
+    """Send a batch of deliveries (or one id), concurrently; retry only those that failed.
+
+    ``failures`` (the attempts that failed before this one) comes with a message
+    the sweeper queued again; otherwise Celery's retry count says it. After
+    ``deliver_max_retries`` retries the deliveries still failing are dead. A
+    database outage retries the whole message without using up an attempt (what
+    was sent is recorded sent, and is not sent again). Returns how many were sent.
+    """
     svc, cfg = services(), settings()
-    return _send_with_retries(self, lambda final: pipeline.deliver(
-        delivery_id, store=svc.store, notifier=svc.notifier, tz=cfg.timezone, final_attempt=final,
-        templates=cfg.templates),
-        lambda err, final: svc.store.finish_delivery(delivery_id, ok=False, error=err, dead=final),
-        f"delivery {delivery_id}", failures)
+    ids = list(delivery_ids) if isinstance(delivery_ids, (list, tuple)) else [delivery_ids]
+    failed = self.request.retries if failures is None else failures
+    final = failed >= cfg.deliver_max_retries
+    try:
+        out = pipeline.deliver_many(ids, store=svc.store, notifier=svc.notifier, tz=cfg.timezone,
+                                    final_attempt=final, templates=cfg.templates, max_workers=DELIVER_THREADS,
+                                    timeout=DELIVER_TIMEOUT, budget=DELIVER_BUDGET)
+    except TRANSIENT as e:
+        raise _retry_transient(self, e, kwargs={"failures": failed}) from None
+    if out.left:  # out of time (a slow channel): the untried rest goes on in a message of its own
+        deliver.apply_async((list(out.left),), {"failures": failures} if failures is not None else {})
+    if not out.failed:
+        return len(out.sent)
+    what = f"{len(out.failed)} of {len(ids)} deliveries ({', '.join(str(i) for i, _ in out.failed[:5])}...)" \
+        if len(out.failed) > 1 else f"delivery {out.failed[0][0]}"
+    reason = out.failed[0][1]
+    if final:
+        log.error("%s dead after %d attempts: %s", what, failed + 1, reason)
+        return len(out.sent)
+    countdown = min(cfg.deliver_retry_base * 2 ** failed, MAX_COUNTDOWN)
+    log.warning("%s failed, retry in %.0fs: %s", what, countdown, reason)
+    # Only the failed ones go again: what was sent is never sent twice.
+    raise self.retry(args=([i for i, _ in out.failed],), kwargs={"failures": failed + 1},
+                     countdown=countdown) from None
+
+
+def queue_deliveries(delivery_ids, failures: int | None = None) -> int:
+    """Publish delivery work in batches of one channel each (one for a throttled channel);
+    how many messages. A failing or hanging channel then holds up only its own batches."""
+    ids = list(delivery_ids)
+    if not ids:
+        return 0
+    channel_of = services().store.delivery_channels(ids)
+    notifier = services().notifier
+    by_channel: dict[str, list[int]] = {}
+    for i in ids:
+        if i in channel_of:
+            by_channel.setdefault(channel_of[i], []).append(i)
+    kwargs = {} if failures is None else {"failures": failures}
+    sent = 0
+    for channel, mine in by_channel.items():
+        try:
+            size = 1 if notifier.serial(channel) else DELIVER_BATCH
+        except DeliveryError:  # a channel no longer configured: each fails (and dies) on its own
+            size = 1
+        for k in range(0, len(mine), size):
+            deliver.apply_async((mine[k:k + size],), kwargs)
+            sent += 1
+    return sent
 
 
 @app.task(name="monitor.deliver_digest", bind=True, max_retries=None)
@@ -256,10 +315,12 @@ def sweep() -> int:
     work = svc.store.pending_work(timedelta(seconds=tuning()["stale_after"]),
                                   retry_base=cfg.deliver_retry_base, max_countdown=MAX_COUNTDOWN)
     _queue_matches(work.articles)
-    for d in work.deliveries + work.sending_deliveries:
-        deliver.delay(d)
+    queue_deliveries(work.deliveries + work.sending_deliveries)
+    by_attempts: dict[int, list[int]] = {}
     for d, attempts in work.failed_deliveries:
-        deliver.apply_async((d,), {"failures": attempts})
+        by_attempts.setdefault(attempts, []).append(d)
+    for attempts, ids in by_attempts.items():
+        queue_deliveries(ids, failures=attempts)
     n = len(work.articles) + len(work.deliveries) + len(work.sending_deliveries) + len(work.failed_deliveries)
     if n:
         log.warning("sweeper requeued %d article(s) and %d deliveries", len(work.articles), n - len(work.articles))
