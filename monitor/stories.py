@@ -245,9 +245,27 @@ class StoryCandidate:
                    d["published"], d.get("language"), ordered)
 
 
+def _lead_tokens(text: str, lead_words: int) -> list:
+    """``tokenize(text)[:lead_words]``, tokenizing only as much of the text as that takes.
+
+    The text is cut at a blank, where no token can straddle, far enough in to
+    hold ``lead_words`` tokens and one more; the cut doubles until it does.
+    """
+    cut = 12 * (lead_words + 1)
+    while cut < len(text):
+        end = cut
+        while end < len(text) and not text[end].isspace():
+            end += 1
+        toks = tokenize(text[:end])
+        if len(toks) > lead_words:
+            return toks[:lead_words]
+        cut *= 2
+    return tokenize(text)[:lead_words]
+
+
 def _lead(title: str, text: str, lead_words: int) -> list[str]:
     words = [t.norm for t in tokenize(title)]
-    words += [t.norm for t in tokenize(text)[:lead_words]]
+    words += [t.norm for t in _lead_tokens(text, lead_words)]
     return words
 
 
@@ -323,7 +341,7 @@ def entities(title: str, text: str, *, aliases: Mapping[str, str] = ALIASES,
     and weekdays), acronyms, and numbers of two digits or more. In a Title
     Case headline only acronyms and numbers count. Never raises.
     """
-    toks = tokenize(text)[:lead_words]
+    toks = _lead_tokens(text, lead_words)
     lead = text[:toks[-1].end] if toks else ""
     found = _capitalized_words(title, aliases, headline=True) + _capitalized_words(lead, aliases, headline=False)
     # "Officials said..." opens a sentence; "Russia launched..." too, but Russia recurs mid-sentence.
