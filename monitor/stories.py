@@ -263,23 +263,23 @@ def _lead_tokens(text: str, lead_words: int) -> list:
     return tokenize(text)[:lead_words]
 
 
-def _lead(title: str, text: str, lead_words: int) -> list[str]:
-    words = [t.norm for t in tokenize(title)]
-    words += [t.norm for t in _lead_tokens(text, lead_words)]
-    return words
-
-
-def shingles(title: str, text: str, *, lead_words: int = LEAD_WORDS) -> frozenset[str]:
-    """The word :data:`SHINGLE`-grams of the normalized title and lead."""
-    words = _lead(title, text, lead_words)
+def _shingles(words: list[str]) -> frozenset[str]:
     if len(words) < SHINGLE:
         return frozenset(words)
     return frozenset(" ".join(words[i:i + SHINGLE]) for i in range(len(words) - SHINGLE + 1))
 
 
+def shingles(title: str, text: str, *, lead_words: int = LEAD_WORDS) -> frozenset[str]:
+    """The word :data:`SHINGLE`-grams of the normalized title and lead."""
+    return _shingles([t.norm for t in tokenize(title)] + [t.norm for t in _lead_tokens(text, lead_words)])
+
+
 def signature(title: str, text: str, *, lead_words: int = LEAD_WORDS) -> Signature:
     """The MinHash signature of an article's title and lead. Never raises."""
-    sh = shingles(title, text, lead_words=lead_words)
+    return _signature(shingles(title, text, lead_words=lead_words))
+
+
+def _signature(sh: frozenset[str]) -> Signature:
     return Signature(_minhash(s.encode("utf-8") for s in sh).astype("<u4").tobytes(), len(sh))
 
 
@@ -299,9 +299,12 @@ def containment(a: Signature, b: Signature) -> float:
     return min(1.0, inter / min(a.size, b.size))
 
 
-def _capitalized_words(s: str, aliases: Mapping[str, str], *, headline: bool) -> list[tuple[str, bool]]:
-    """(entity, sure) pairs; not sure = a plain capitalized word opening a sentence."""
-    toks = tokenize(s)
+def _capitalized_words(s: str, aliases: Mapping[str, str], *, headline: bool,
+                       toks: list | None = None) -> list[tuple[str, bool]]:
+    """(entity, sure) pairs; not sure = a plain capitalized word opening a sentence.
+
+    ``toks``: the tokens of ``s``, when the caller has them already."""
+    toks = tokenize(s) if toks is None else toks
     known = set(aliases.values())
     caps = [s[t.start].isupper() for t in toks]
     # A Title Case headline capitalizes every word: only acronyms and numbers count there.
@@ -341,9 +344,14 @@ def entities(title: str, text: str, *, aliases: Mapping[str, str] = ALIASES,
     and weekdays), acronyms, and numbers of two digits or more. In a Title
     Case headline only acronyms and numbers count. Never raises.
     """
-    toks = _lead_tokens(text, lead_words)
-    lead = text[:toks[-1].end] if toks else ""
-    found = _capitalized_words(title, aliases, headline=True) + _capitalized_words(lead, aliases, headline=False)
+    return _entities(title, tokenize(title), text, _lead_tokens(text, lead_words), aliases)
+
+
+def _entities(title: str, title_toks: list, text: str, lead_toks: list,
+              aliases: Mapping[str, str]) -> tuple[str, ...]:
+    lead = text[:lead_toks[-1].end] if lead_toks else ""
+    found = (_capitalized_words(title, aliases, headline=True, toks=title_toks)
+             + _capitalized_words(lead, aliases, headline=False, toks=lead_toks))
     # "Officials said..." opens a sentence; "Russia launched..." too, but Russia recurs mid-sentence.
     sure = {e for e, ok in found if ok}
     return tuple(dict.fromkeys(e for e, _ in found if e in sure))
@@ -352,8 +360,11 @@ def entities(title: str, text: str, *, aliases: Mapping[str, str] = ALIASES,
 def candidate(title: str, text: str, published: datetime, language: str | None = None, *,
               aliases: Mapping[str, str] = ALIASES) -> StoryCandidate:
     """Build the :class:`StoryCandidate` of an article. Never raises."""
-    ents = entities(title, text, aliases=aliases)
-    return StoryCandidate(signature(title, text), frozenset(ents), published, language, ents)
+    # The title and the lead are tokenized once, for the signature and the entities.
+    title_toks, lead_toks = tokenize(title), _lead_tokens(text, LEAD_WORDS)
+    ents = _entities(title, title_toks, text, lead_toks, aliases)
+    sig = _signature(_shingles([t.norm for t in title_toks] + [t.norm for t in lead_toks]))
+    return StoryCandidate(sig, frozenset(ents), published, language, ents)
 
 
 def _entity_overlap(a: frozenset[str], b: frozenset[str]) -> tuple[int, float, float]:
