@@ -963,8 +963,9 @@ class Store:
                 # The key lookup below is planned as costly (a loop over the keys) but runs in
                 # milliseconds: compiling it (JIT) took 250 ms.
                 s.exec(text("SET LOCAL jit = off"))
-            rows = {a.id: a for a in s.exec(select(StoredArticleRow).where(
-                StoredArticleRow.id.in_([i for i, _, _ in items])))}
+            A = StoredArticleRow  # only the columns used: not the articles' texts
+            rows = {a.id: a for a in s.exec(select(A.id, A.story_id, A.update_of).where(
+                A.id.in_([i for i, _, _ in items])))}
             todo = [(i, p, k) for i, p, k in items if i in rows and rows[i].story_id is None]
             out.update({i: rows[i].story_id for i, _, _ in items if i in rows and rows[i].story_id is not None})
             # Neighbours of the whole batch in two queries: the stored articles sharing a key...
@@ -988,8 +989,9 @@ class Store:
                     hits += s.exec(select(StoryKeyRow.key, StoryKeyRow.story_id, StoryKeyRow.article_id)
                                    .where(StoryKeyRow.key.in_(chunk), StoryKeyRow.published >= since)
                                    .limit(20_000)).all()
-                by_id = {a.id: a for a in s.exec(select(StoredArticleRow).where(
-                    StoredArticleRow.id.in_(list({aid for _, _, aid in hits}))))} if hits else {}
+                by_id = {a.id: a for a in s.exec(select(
+                    A.id, A.story_sig, A.story_size, A.story_entities, A.published_at, A.fetched_at, A.language)
+                    .where(A.id.in_(list({aid for _, _, aid in hits}))))} if hits else {}
                 for key, sid, aid in hits:
                     other = by_id.get(aid)
                     if other is not None and other.story_sig is not None and len(stored.get(key, ())) < 50:
@@ -1031,13 +1033,18 @@ class Store:
                     updates)
             if self.dialect == "postgresql" and key_rows:
                 # ~40 keys per article: one statement of arrays instead of one INSERT per key row
-                # (8,400 rows a batch of 200: 350 ms as an executemany).
+                # (8,400 rows a batch of 200: 350 ms as an executemany). Each column goes as
+                # one comma-joined string split by the server: psycopg dumps a list of 8,400
+                # values element by element in Python. (Keys, ids and ISO times hold no comma.)
                 s.connection().execute(text(
                     "INSERT INTO story_key (key, article_id, story_id, published)"
-                    " SELECT * FROM unnest(CAST(:k AS text[]), CAST(:a AS integer[]), CAST(:s AS integer[]),"
-                    " CAST(:p AS timestamptz[])) ON CONFLICT (key, article_id) DO NOTHING"),
-                    {"k": [r["key"] for r in key_rows], "a": [r["article_id"] for r in key_rows],
-                     "s": [r["story_id"] for r in key_rows], "p": [r["published"] for r in key_rows]})
+                    " SELECT * FROM unnest(string_to_array(:k, ','), CAST(string_to_array(:a, ',') AS integer[]),"
+                    " CAST(string_to_array(:s, ',') AS integer[]), CAST(string_to_array(:p, ',') AS timestamptz[]))"
+                    " ON CONFLICT (key, article_id) DO NOTHING"),
+                    {"k": ",".join(r["key"] for r in key_rows),
+                     "a": ",".join(str(r["article_id"]) for r in key_rows),
+                     "s": ",".join(str(r["story_id"]) for r in key_rows),
+                     "p": ",".join(r["published"].isoformat() for r in key_rows)})
             else:
                 self._insert_ignore(s, StoryKeyRow, key_rows, ["key", "article_id"], returning=())
             s.commit()
