@@ -16,7 +16,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, LargeBinary, UniqueConstraint, bindparam, event, func, or_, text, update
+from sqlalchemy import (JSON, Column, DateTime, LargeBinary, UniqueConstraint, bindparam, event, func, or_, text,
+                        tuple_, update)
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Field, Session, SQLModel, create_engine, select
@@ -122,12 +123,12 @@ class StoryKeyRow(SQLModel, table=True):
     """The story index: one row per LSH band or entity key of an article."""
 
     __tablename__ = "story_key"
-    __table_args__ = (UniqueConstraint("key", "article_id", name="uq_story_key_article"),)
-    id: int | None = Field(default=None, primary_key=True)
-    # Found by the unique (key, article_id) index, whose first column is the key: a second
-    # index on the key alone would only slow down the ~40 inserts per article.
-    key: str = Field(max_length=200)
-    article_id: int = Field(foreign_key="article.id")
+    # ~40 rows an article, so each insert is kept cheap: the (key, article_id) primary key
+    # is the only unique index (its first column finds a key), no surrogate id and no
+    # foreign-key check per row (rows are written beside their article, in its
+    # transaction, and pruned by age, see Store.prune_story_keys).
+    key: str = Field(max_length=200, primary_key=True)
+    article_id: int = Field(primary_key=True)
     story_id: int
     published: datetime = Field(index=True)
 
@@ -1049,6 +1050,21 @@ class Store:
                 self._insert_ignore(s, StoryKeyRow, key_rows, ["key", "article_id"], returning=())
             s.commit()
         return out
+
+    def prune_story_keys(self, older_than: datetime, *, limit: int = 50_000) -> int:
+        """Delete up to ``limit`` story-index rows of articles published before ``older_than``.
+
+        Beyond the story window they are never looked up again; without this the
+        index would grow by ~40 rows an article forever. Returns how many went.
+        """
+        t = StoryKeyRow.__table__
+        with self._session() as s:
+            old = (select(t.c.key, t.c.article_id).where(t.c.published < older_than).limit(limit)
+                   .subquery())
+            n = s.connection().execute(t.delete().where(
+                tuple_(t.c.key, t.c.article_id).in_(select(old.c.key, old.c.article_id)))).rowcount
+            s.commit()
+        return n or 0
 
     def stories(self, *, since: datetime | None = None, limit: int = 20) -> list[StoryRow]:
         """Recent stories, newest first, with their sources."""

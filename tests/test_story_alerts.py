@@ -118,3 +118,23 @@ def test_stories_list_command(tmp_path, store, db_url):
                       tmp_path / "none.yaml", "stories", "list", "--hours", "0")
     assert res.returncode == 0, res.stderr
     assert "OTAN renforce" in res.stdout and "2 article(s)" in res.stdout and "A, B" in res.stdout
+
+
+def test_the_story_index_is_pruned_past_the_window_and_recent_stories_still_group(store):
+    ids = store.sync_feeds([FeedSpec(url="https://a.example.org/rss", name="A"),
+                            FeedSpec(url="https://b.example.org/rss", name="B")], default_interval=60)
+    a, b = ids["https://a.example.org/rss"], ids["https://b.example.org/rss"]
+    old_day = T0 - timedelta(days=5)
+    old = store.record_poll(a, status=200, now=old_day, articles=[
+        Article("old", "https://a.example.org/old", *WIRE, published=old_day)])
+    first = store.record_poll(a, status=200, now=T0, articles=[
+        Article("1", "https://a.example.org/otan", *WIRE, published=T0)])
+    pipeline.group_stories(store.articles(old + first), store=store, now=T0)
+    pruned = store.prune_story_keys(T0 - timedelta(days=3))
+    assert pruned > 0
+    assert store.prune_story_keys(T0 - timedelta(days=3)) == 0  # nothing older is left
+    # The recent article's keys stayed: a copy from another outlet joins its story.
+    copy = store.record_poll(b, status=200, now=T0, articles=[
+        Article("2", "https://b.example.org/otan-copie", *WIRE, published=T0 + timedelta(hours=1))])
+    got = pipeline.group_stories(store.articles(copy), store=store, now=T0)
+    assert got[copy[0]] == first[0]

@@ -7,13 +7,13 @@ database transaction that records it has committed.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from monitor import pipeline
+from monitor import pipeline, stories
 from monitor.errors import DeliveryError, StoreError
 
 from .app import MAX_COUNTDOWN, app, services, settings, tuning
@@ -322,6 +322,10 @@ def sweep() -> int:
     for attempts, ids in by_attempts.items():
         queue_deliveries(ids, failures=attempts)
     n = len(work.articles) + len(work.deliveries) + len(work.sending_deliveries) + len(work.failed_deliveries)
+    # The story index only needs the story window (and a day's margin for late feeds).
+    pruned = svc.store.prune_story_keys(datetime.now(timezone.utc) - stories.DEFAULT_WINDOW - timedelta(days=1))
+    if pruned:
+        log.info("sweeper pruned %d story index row(s) past the story window", pruned)
     if n:
         log.warning("sweeper requeued %d article(s) and %d deliveries", len(work.articles), n - len(work.articles))
     return n
