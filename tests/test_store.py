@@ -159,6 +159,28 @@ def test_feeds_removed_from_the_file_are_disabled(store, feed_id):
     assert by_url["https://example.org/b.rss"].enabled and by_url["https://example.org/b.rss"].interval == 900
 
 
+def test_sync_follows_every_field_and_keeps_the_feed_state(store, feed_id):
+    store.record_poll(feed_id, status=200, articles=[art("g1")], etag='"e1"', now=T0)
+    a, b = "https://example.org/a.rss", "https://example.org/b.rss"
+    ids = store.sync_feeds([FeedSpec(url=a, name="A2", interval=120, language="fr", tags=("x", "y"),
+                                     updates=True, fulltext=True),
+                            FeedSpec(url=b, enabled=False)], default_interval=900)
+    assert ids[a] == feed_id and ids[b] != feed_id
+    by_url = {f.url: f for f in store.list_feeds()}
+    assert (by_url[a].name, by_url[a].interval, by_url[a].enabled) == ("A2", 120, True)
+    state = store.feed_state(feed_id)
+    assert (state.language, state.tags, state.fulltext, state.etag) == ("fr", ("x", "y"), True, '"e1"')
+    assert (by_url[b].name, by_url[b].enabled, by_url[b].articles_seen) == (b, False, 0)
+    assert store.claim_due_feeds(datetime.now(timezone.utc) + timedelta(days=1)) == [feed_id]  # b is disabled
+    # dropped from the file: disabled, its state kept; listed again: enabled, same id
+    store.sync_feeds([FeedSpec(url=b)], default_interval=900)
+    assert not {f.url: f for f in store.list_feeds()}[a].enabled
+    again = store.sync_feeds([FeedSpec(url=a, name="A2")], default_interval=900)
+    by_url = {f.url: f for f in store.list_feeds()}
+    assert again == {a: feed_id} and by_url[a].enabled and by_url[a].interval == 900
+    assert by_url[a].articles_seen == 1 and not by_url[b].enabled
+
+
 def test_unreachable_database_is_one_clear_error():
     with pytest.raises(StoreError) as e:
         Store.open("postgresql+psycopg://postgres:hunter2@127.0.0.1:1/nope")
