@@ -535,7 +535,7 @@ class Store:
         for chunk in _chunks(keys, 1000):
             for fid, key, aid, chash in s.exec(
                     select(SourceRow.feed_id, SourceRow.entry_key, SourceRow.article_id, SourceRow.content_hash)
-                    .where(SourceRow.feed_id.in_(list(entries)), SourceRow.entry_key.in_(chunk))):
+                    .where(self._in(SourceRow.feed_id, list(entries)), self._in(SourceRow.entry_key, chunk))):
                 known[(fid, key)] = (aid, chash)
         fresh = [(fid, a) for fid, es in entries.items() for a in es if (fid, a.dedup_key[:1000]) not in known]
         inserted = self._insert_articles(s, feeds, [(global_key(a), a, None, fid) for fid, a in fresh], now)
@@ -563,10 +563,13 @@ class Store:
     def _insert_articles(self, s: Session, feeds: dict[int, Feed], items, now: datetime) -> list[tuple]:
         """Insert (key, article, update_of, feed id) items; (id, key) of those that were new.
 
-        Looks the keys up first and inserts only the missing ones, with a plain
-        executemany: far cheaper than INSERT ... RETURNING row by row. Two polls
-        racing on one key may both call it new; matching it twice is harmless
-        (matches and deliveries are unique).
+        On PostgreSQL, one INSERT ... ON CONFLICT DO NOTHING RETURNING for the
+        batch (keys in order, so two polls inserting the same keys wait on each
+        other rather than deadlock); the one that inserted a key calls it new.
+        Elsewhere, looks the keys up first and inserts only the missing ones,
+        with a plain executemany: far cheaper than INSERT ... RETURNING row by
+        row. Two polls racing on one key may then both call it new; matching it
+        twice is harmless (matches and deliveries are unique).
         """
         rows = {key: dict(key=key, feed_id=fid, guid=a.guid, url=a.url, title=a.title, text=a.text,
                           author=a.author, published_at=a.published,
@@ -575,6 +578,10 @@ class Store:
                 for key, a, update_of, fid in items}
         if not rows:
             return []
+        ordered = [rows[k] for k in sorted(rows)]
+        if self.dialect == "postgresql" and self._unnest_insert(
+                StoredArticleRow.__table__, ordered, ["key"], ("id", "key")) is not None:
+            return self._insert_ignore(s, StoredArticleRow, ordered, ["key"], returning=("id", "key"))
         existing = self._ids_by_key(s, list(rows))
         missing = [r for k, r in rows.items() if k not in existing]
         self._insert_ignore(s, StoredArticleRow, missing, ["key"], returning=())
