@@ -32,6 +32,8 @@ PENDING, SENDING, SENT, FAILED, DEAD = "pending", "sending", "sent", "failed", "
 # Held: waiting for its channel's digest (digest mode, throttle overflow, quiet hours).
 HELD, DIGESTED = "held", "digested"
 MAX_BACKOFF = timedelta(hours=6)
+# What recording a poll reads of each feed.
+_POLL_COLUMNS = ("id", "language", "updates", "interval", "consecutive_failures", "articles_seen")
 
 
 def utcnow() -> datetime:
@@ -453,8 +455,12 @@ class Store:
 
     def feed_states(self, feed_ids: Sequence[int]) -> dict[int, FeedState]:
         """The states of these feeds (unknown ids left out), in one query."""
+        t = Feed.__table__
         with self._session() as s:
-            rows = s.exec(select(Feed).where(Feed.id.in_(list(feed_ids)))).all()
+            rows = s.connection().execute(
+                select(t.c.id, t.c.url, t.c.name, t.c.language, t.c.tags, t.c.interval, t.c.etag,
+                       t.c.last_modified, t.c.body_hash, t.c.consecutive_failures, t.c.fulltext)
+                .where(self._in(t.c.id, list(feed_ids)))).all()
             return {f.id: FeedState(id=f.id, url=f.url, name=f.name, language=f.language, tags=tuple(f.tags),
                                     interval=f.interval, etag=f.etag, last_modified=f.last_modified,
                                     body_hash=f.body_hash, consecutive_failures=f.consecutive_failures,
@@ -493,39 +499,49 @@ class Store:
         """
         now = now or utcnow()
         out: dict[int, list[int]] = {r.feed_id: [] for r in records}
+        t = Feed.__table__
         with self._session() as s:
-            feeds = {f.id: f for f in s.exec(select(Feed).where(Feed.id.in_(list(out))))}
+            conn = s.connection()
+            # Plain rows, not ORM objects: this runs for every batch of polls.
+            feeds = {r.id: r for r in conn.execute(select(*(t.c[c] for c in _POLL_COLUMNS))
+                                                   .where(self._in(t.c.id, list(out))))}
             records = [r for r in records if r.feed_id in feeds]
             ok = [r for r in records if r.error is None]
             self._store_articles(s, feeds, [r for r in ok if r.articles], out, now)
+            values = {fid: dict(f._mapping) for fid, f in feeds.items()}
+            changed: dict[int, dict[str, Any]] = {}
             for r in ok:
-                f = feeds[r.feed_id]
-                f.last_polled_at = f.last_success_at = now
-                f.last_status = r.status
-                f.last_error = r.problem
-                f.consecutive_failures = 0
-                f.articles_seen += len(out[r.feed_id])
+                f, ch = values[r.feed_id], changed.setdefault(r.feed_id, {})
+                ch.update(last_polled_at=now, last_success_at=now, last_status=r.status, last_error=r.problem,
+                          consecutive_failures=0, articles_seen=f["articles_seen"] + len(out[r.feed_id]))
                 if r.etag is not None or r.last_modified is not None or r.status != 304:
-                    f.etag, f.last_modified = r.etag, r.last_modified
+                    ch.update(etag=r.etag, last_modified=r.last_modified)
                 if r.body_hash is not None:
-                    f.body_hash = r.body_hash
+                    ch["body_hash"] = r.body_hash
+                f.update(ch)
             for r in records:
                 if r.error is None:
                     continue
-                f = feeds[r.feed_id]
-                f.consecutive_failures += 1
-                delay = min(timedelta(seconds=f.interval * 2 ** min(f.consecutive_failures - 1, 16)),
-                            MAX_BACKOFF)
+                f, ch = values[r.feed_id], changed.setdefault(r.feed_id, {})
+                failures = f["consecutive_failures"] + 1
+                delay = min(timedelta(seconds=f["interval"] * 2 ** min(failures - 1, 16)), MAX_BACKOFF)
                 if r.retry_after:
                     delay = max(delay, timedelta(seconds=r.retry_after))
-                f.next_poll_at = now + delay
-                f.last_polled_at = now
-                f.last_status = r.status
-                f.last_error = _one_line(r.error)
+                ch.update(consecutive_failures=failures, next_poll_at=now + delay, last_polled_at=now,
+                          last_status=r.status, last_error=_one_line(r.error))
+                f.update(ch)
+            # One executemany per set of columns written; only what changed is written
+            # (next_poll_at belongs to the scheduler's claims unless the poll failed).
+            groups: dict[tuple[str, ...], list[dict]] = {}
+            for fid, ch in changed.items():
+                groups.setdefault(tuple(sorted(ch)), []).append({**ch, "fid": fid})
+            for names, params in groups.items():
+                conn.execute(update(t).where(t.c.id == bindparam("fid"))
+                             .values({n: bindparam(n) for n in names}), params)
             s.commit()
         return {k: sorted(v) for k, v in out.items()}
 
-    def _store_articles(self, s: Session, feeds: dict[int, Feed], records: list[PollRecord],
+    def _store_articles(self, s: Session, feeds: dict[int, Any], records: list[PollRecord],
                         out: dict[int, list[int]], now: datetime) -> None:
         if not records:
             return
@@ -560,7 +576,7 @@ class Store:
                 mine = {k: v for (f2, k), v in known.items() if f2 == fid}
                 out[fid] += self._record_updates(s, feeds[fid], es, mine, now)
 
-    def _insert_articles(self, s: Session, feeds: dict[int, Feed], items, now: datetime) -> list[tuple]:
+    def _insert_articles(self, s: Session, feeds: dict[int, Any], items, now: datetime) -> list[tuple]:
         """Insert (key, article, update_of, feed id) items; (id, key) of those that were new.
 
         On PostgreSQL, one INSERT ... ON CONFLICT DO NOTHING RETURNING for the
@@ -594,7 +610,7 @@ class Store:
                               .where(self._in(StoredArticleRow.key, chunk))).all())
         return out
 
-    def _record_updates(self, s: Session, f: Feed, entries, known, now) -> list[int]:
+    def _record_updates(self, s: Session, f: Any, entries, known, now) -> list[int]:
         changed = [a for a in entries if a.dedup_key[:1000] in known
                    and a.content_hash != known[a.dedup_key[:1000]][1]]
         if not changed:

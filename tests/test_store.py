@@ -141,6 +141,27 @@ def test_failures_back_off_and_success_resets(store, feed_id):
     store.record_poll(feed_id, status=200, articles=[], now=T0)
     [f] = store.list_feeds()
     assert f.consecutive_failures == 0 and f.last_error is None
+    assert f.next_poll_at == T0 + timedelta(seconds=120)  # the next poll is the scheduler's to move
+
+
+def test_a_batch_records_each_feed_as_it_went(store, feed_id):
+    other = store.sync_feeds([FeedSpec(url="https://example.org/a.rss", name="A", interval=60),
+                              FeedSpec(url="https://example.org/b.rss", interval=30)],
+                             default_interval=900)["https://example.org/b.rss"]
+    from monitor.types import PollRecord
+
+    store.record_poll(feed_id, status=200, articles=[art("g1")], etag='"e1"', last_modified="Mon",
+                      body_hash="h1", now=T0)
+    out = store.record_polls([PollRecord(feed_id, status=304), PollRecord(other, status=503, error="busy",
+                                                                          retry_after=3600),
+                              PollRecord(other, status=500, error="down")], now=T0)
+    assert out == {feed_id: [], other: []}
+    a, b = store.feed_state(feed_id), store.feed_state(other)
+    assert (a.etag, a.last_modified, a.body_hash, a.consecutive_failures) == ('"e1"', "Mon", "h1", 0)
+    by_id = {f.id: f for f in store.list_feeds()}
+    assert by_id[feed_id].articles_seen == 1 and by_id[feed_id].last_status == 304
+    assert b.consecutive_failures == 2 and by_id[other].last_error == "down"
+    assert by_id[other].next_poll_at == T0 + timedelta(seconds=60)  # the second failure decides
 
 
 def test_stale_work_is_found_for_the_sweeper(store, feed_id):
