@@ -6,7 +6,10 @@ then, in one run:
 1. ingestion: `monitor worker` processes on Redis (PostgreSQL when reachable,
    else SQLite) poll every feed once through the real tasks (dispatch, fetch,
    parse, dedup, store, queue the match work); articles/s until every article
-   is stored;
+   is stored. The timed window opens when the dispatch task is queued, with
+   the new feeds written to the feeds file: it holds the worker reloading that
+   file into the database, claiming the due feeds and queueing their polls, all
+   the polls, and up to 0.25 s until the article count is seen complete;
 2. the floor: the same bytes through bare ``feedparser.parse`` in this process;
 3. unchanged feeds: every feed polled again while the server answers 304;
    polls/s;

@@ -474,17 +474,24 @@ def _simple_markup_text(text: str) -> list[str] | None:
 
 
 def _tidy_lines(text: str) -> str:
-    # str.split() splits on exactly what \s+ matches (str.isspace), at C speed
-    lines = (" ".join(line.split()) for line in text.splitlines())
+    lines = (_single_line(line) for line in text.splitlines())
     return "\n".join(line for line in lines if line)
 
 
 def _single_line(text: str) -> str:
+    # " ".join(text.split()): str.split() splits on exactly what \s+ matches
+    # (str.isspace). Every whitespace character but the space is unprintable
+    # (a test checks it), so printable text with no double, leading or trailing
+    # space is already what split and join would rebuild, word by word.
+    if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        return text
     return " ".join(text.split())
 
 
 def _normalize(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    # Newlines are whitespace like spaces: replacing them changes nothing but
+    # lets tidy multi-line text take _single_line's shortcut.
+    return _single_line(unicodedata.normalize("NFKC", text).casefold().replace("\n", " "))
 
 
 # --- urls and problems -------------------------------------------------------

@@ -379,3 +379,21 @@ def test_feedparse_imports_no_adapter_library():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).parent.parent)
     assert out.stdout.strip() == ""
+
+
+def test_whitespace_shortcuts_give_what_split_and_join_give():
+    # _single_line skips split and join for printable text: that holds only if
+    # every whitespace character but the space is unprintable, in this Unicode.
+    assert all(not c.isprintable() for c in map(chr, range(0x110000)) if c.isspace() and c != " ")
+    import random
+
+    from monitor.feedparse import _normalize, _single_line, _tidy_lines
+    import unicodedata
+
+    rng = random.Random(7)
+    alphabet = "ab é’ßﬁ¨\u00a0\u2009\t\n\r\x1f\u2028\u0301  x.Ω"
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 30)))
+        assert _single_line(text) == " ".join(text.split())
+        assert _normalize(text) == " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+        assert _tidy_lines(text) == "\n".join(ln for ln in (" ".join(x.split()) for x in text.splitlines()) if ln)

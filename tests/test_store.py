@@ -141,6 +141,27 @@ def test_failures_back_off_and_success_resets(store, feed_id):
     store.record_poll(feed_id, status=200, articles=[], now=T0)
     [f] = store.list_feeds()
     assert f.consecutive_failures == 0 and f.last_error is None
+    assert f.next_poll_at == T0 + timedelta(seconds=120)  # the next poll is the scheduler's to move
+
+
+def test_a_batch_records_each_feed_as_it_went(store, feed_id):
+    other = store.sync_feeds([FeedSpec(url="https://example.org/a.rss", name="A", interval=60),
+                              FeedSpec(url="https://example.org/b.rss", interval=30)],
+                             default_interval=900)["https://example.org/b.rss"]
+    from monitor.types import PollRecord
+
+    store.record_poll(feed_id, status=200, articles=[art("g1")], etag='"e1"', last_modified="Mon",
+                      body_hash="h1", now=T0)
+    out = store.record_polls([PollRecord(feed_id, status=304), PollRecord(other, status=503, error="busy",
+                                                                          retry_after=3600),
+                              PollRecord(other, status=500, error="down")], now=T0)
+    assert out == {feed_id: [], other: []}
+    a, b = store.feed_state(feed_id), store.feed_state(other)
+    assert (a.etag, a.last_modified, a.body_hash, a.consecutive_failures) == ('"e1"', "Mon", "h1", 0)
+    by_id = {f.id: f for f in store.list_feeds()}
+    assert by_id[feed_id].articles_seen == 1 and by_id[feed_id].last_status == 304
+    assert b.consecutive_failures == 2 and by_id[other].last_error == "down"
+    assert by_id[other].next_poll_at == T0 + timedelta(seconds=60)  # the second failure decides
 
 
 def test_stale_work_is_found_for_the_sweeper(store, feed_id):
@@ -157,6 +178,28 @@ def test_feeds_removed_from_the_file_are_disabled(store, feed_id):
     by_url = {f.url: f for f in store.list_feeds()}
     assert not by_url["https://example.org/a.rss"].enabled
     assert by_url["https://example.org/b.rss"].enabled and by_url["https://example.org/b.rss"].interval == 900
+
+
+def test_sync_follows_every_field_and_keeps_the_feed_state(store, feed_id):
+    store.record_poll(feed_id, status=200, articles=[art("g1")], etag='"e1"', now=T0)
+    a, b = "https://example.org/a.rss", "https://example.org/b.rss"
+    ids = store.sync_feeds([FeedSpec(url=a, name="A2", interval=120, language="fr", tags=("x", "y"),
+                                     updates=True, fulltext=True),
+                            FeedSpec(url=b, enabled=False)], default_interval=900)
+    assert ids[a] == feed_id and ids[b] != feed_id
+    by_url = {f.url: f for f in store.list_feeds()}
+    assert (by_url[a].name, by_url[a].interval, by_url[a].enabled) == ("A2", 120, True)
+    state = store.feed_state(feed_id)
+    assert (state.language, state.tags, state.fulltext, state.etag) == ("fr", ("x", "y"), True, '"e1"')
+    assert (by_url[b].name, by_url[b].enabled, by_url[b].articles_seen) == (b, False, 0)
+    assert store.claim_due_feeds(datetime.now(timezone.utc) + timedelta(days=1)) == [feed_id]  # b is disabled
+    # dropped from the file: disabled, its state kept; listed again: enabled, same id
+    store.sync_feeds([FeedSpec(url=b)], default_interval=900)
+    assert not {f.url: f for f in store.list_feeds()}[a].enabled
+    again = store.sync_feeds([FeedSpec(url=a, name="A2")], default_interval=900)
+    by_url = {f.url: f for f in store.list_feeds()}
+    assert again == {a: feed_id} and by_url[a].enabled and by_url[a].interval == 900
+    assert by_url[a].articles_seen == 1 and not by_url[b].enabled
 
 
 def test_unreachable_database_is_one_clear_error():
