@@ -11,6 +11,7 @@ and what is left pending is found again by :meth:`Store.pending_work`.
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
@@ -19,7 +20,7 @@ from typing import Any
 from sqlalchemy import (JSON, Column, DateTime, LargeBinary, UniqueConstraint, bindparam, event, func, or_, text,
                         tuple_, update)
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 from sqlmodel import Field, Session, SQLModel, create_engine, select
 
 from .config import FeedSpec
@@ -287,17 +288,35 @@ class Store:
             with engine.connect():
                 pass
             if create:
-                SQLModel.metadata.create_all(engine)
-                # An index added after the table: databases made before get it too.
-                from sqlalchemy import inspect
-
-                if "ix_delivery_article_id" not in {i["name"] for i in inspect(engine).get_indexes("delivery")}:
-                    with engine.begin() as conn:
-                        conn.execute(text("CREATE INDEX IF NOT EXISTS ix_delivery_article_id ON delivery (article_id)"))
+                store._create_schema()
         except SQLAlchemyError as e:
             reason = _one_line(getattr(e, "orig", None) or e)
             raise StoreError(f"cannot connect to database {redact_url(url)}: {reason}") from None
         return store
+
+    def _create_schema(self, attempts: int = 3) -> None:
+        """Create what is missing, safely when several processes start at once.
+
+        A worker and a beat started together (docker compose up) both create the
+        tables of a new database: on PostgreSQL an advisory lock makes the second
+        wait and then find them; elsewhere a lost race is tried again.
+        """
+        from sqlalchemy import inspect
+
+        for attempt in range(attempts):
+            try:
+                with self.engine.begin() as conn:
+                    if self.dialect == "postgresql":
+                        conn.execute(text("SELECT pg_advisory_xact_lock(726100)"))  # held until commit
+                    SQLModel.metadata.create_all(conn)
+                    # An index added after the table: databases made before get it too.
+                    if "ix_delivery_article_id" not in {i["name"] for i in inspect(conn).get_indexes("delivery")}:
+                        conn.execute(text("CREATE INDEX IF NOT EXISTS ix_delivery_article_id ON delivery (article_id)"))
+                return
+            except (IntegrityError, OperationalError, ProgrammingError):
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
 
     def close(self) -> None:
         self.engine.dispose()

@@ -250,3 +250,21 @@ def test_without_updates_a_changed_entry_never_alerts_again(store, feed_id):
                  content_hash="h2")
     store.record_poll(feed_id, status=200, articles=[v1], now=T0)
     assert store.record_poll(feed_id, status=200, articles=[v2], now=T0) == []
+
+
+def test_processes_starting_together_on_a_new_database_all_open_it(db_url):
+    # docker compose starts the worker and the beat at once: both create the tables.
+    import subprocess
+    import sys
+    import time as _time
+
+    start = _time.time() + 1.5
+    code = ("import sys, time; from monitor.store import Store; "
+            f"time.sleep(max(0, {start} - time.time())); Store.open(sys.argv[1]).close()")
+    procs = [subprocess.Popen([sys.executable, "-c", code, db_url], stderr=subprocess.PIPE, text=True)
+             for _ in range(4)]
+    errors = [p.communicate(timeout=60)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, errors
+    store = Store.open(db_url)
+    assert store.counts()["articles"] == 0
+    store.close()
