@@ -34,7 +34,7 @@ import numpy as np
 from .entities import EntityCatalog, default_entities, entity_terms
 from .query import And, EntityRef, Near, Node, Not, Term, TermPattern, parse_query, parse_term
 from .rules import Rule
-from .text import ELISIONS, _fold, fold_case, tokenize
+from .text import _ENCODING, _FOLD, _FOLD_CASE, _elide, fold_case, tokenize
 from .types import Document, Hit, Match
 
 __all__ = ["Matcher", "EntityChecker", "compile_rules", "FIELDS", "stream_of"]
@@ -43,73 +43,6 @@ __all__ = ["Matcher", "EntityChecker", "compile_rules", "FIELDS", "stream_of"]
 FIELDS = ("title", "text")
 
 # --- the stream of a text ---------------------------------------------------------------
-
-# Non-ASCII characters that fold to one ASCII letter or digit, or to a separator:
-# they get a byte of their own, so a whole text folds with one charmap encode and one
-# bytes.translate. Anything else takes the exact, slower path.
-_CANDIDATES = ("\u00a0’‘“”«»–—…‹›•·¡¿°€£§©®™„‚′″−‐‑‒―\u2009\u202f\u200b"
-               + "".join(chr(c) for c in range(0xC0, 0x100))
-               + "čšžćłńśźżăşţğıďťňřůőűęąėįųūēīāŁŚŹŻĆŃČŠŽŘŤĎŇŮĘĄŞŢĞĂ")
-
-
-def _build_codec() -> tuple[object, bytes, bytes]:
-    table = [chr(i) for i in range(128)]
-    fold = bytearray(range(128))
-    for i in range(128):
-        piece, kind = _fold(chr(i))
-        fold[i] = ord(piece) if kind == 1 and len(piece) == 1 else (39 if piece == "'" else 32)
-    for c in _CANDIDATES:
-        if len(table) == 256:
-            break
-        piece, kind = _fold(c)
-        if kind == 1 and len(piece) == 1 and piece.isascii():
-            fold.append(ord(piece))
-        elif kind == 2:
-            fold.append(39 if piece == "'" else 32)
-        else:
-            continue
-        table.append(c)
-    while len(table) < 256:  # unused slots: characters that never occur
-        table.append(chr(0xE000 + len(table)))
-        fold.append(32)
-    # The same folding, keeping case: to look for case-sensitive terms quickly.
-    cased = bytearray()
-    for c in table:
-        f = fold_case(c)
-        cased.append(ord(f) if len(f) == 1 and f.isascii() else 32)
-    return codecs.charmap_build("".join(table)), bytes(fold), bytes(cased)
-
-
-_ENCODING, _FOLD, _FOLD_CASE = _build_codec()
-def _elision_patterns() -> list[tuple[re.Pattern, bytes]]:
-    """One pattern per length of elided word, over the *reversed* folded text.
-
-    Same rule as :func:`monitor.text.tokenize`: an elision word ("l", "qu") that
-    is a whole word, directly followed by an apostrophe and a letter or digit.
-    Reversed, each pattern starts with the apostrophe, which the regex engine
-    finds fast; the lookarounds read the text as it was, so "d'l'otan" loses
-    both. The replacement blanks the word and its apostrophe, keeping the length.
-    """
-    by_length: dict[int, list[bytes]] = {}
-    for e in sorted(ELISIONS):
-        by_length.setdefault(len(e), []).append(re.escape(e.encode()[::-1]))
-    return [(re.compile(rb"'(?<=[a-z0-9]')(?:%s)(?![a-z0-9])" % b"|".join(words)), b" " * (n + 1))
-            for n, words in sorted(by_length.items(), reverse=True)]
-
-
-_ELISION_PATTERNS = _elision_patterns()
-
-
-def _elide(b: bytes) -> bytes:
-    """Folded ``b`` with French elisions ("l'" of "l'otan") and then every apostrophe blanked.
-
-    Keeps the length, so offsets into it are offsets into the text.
-    """
-    r = b[::-1]
-    for pattern, blanks in _ELISION_PATTERNS:
-        r = pattern.sub(blanks, r)
-    return r[::-1].replace(b"'", b" ")
-
 
 class _Field:
     """One field of a document: its stream, and how to map stream spans back to it."""

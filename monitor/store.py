@@ -1096,6 +1096,7 @@ class Store:
                 # (8,400 rows a batch of 200: 350 ms as an executemany). Each column goes as
                 # one comma-joined string split by the server: psycopg dumps a list of 8,400
                 # values element by element in Python. (Keys, ids and ISO times hold no comma.)
+                iso = {i: p["published"].isoformat() for i, p, _ in todo}
                 s.connection().execute(text(
                     "INSERT INTO story_key (key, article_id, story_id, published)"
                     " SELECT * FROM unnest(string_to_array(:k, ','), CAST(string_to_array(:a, ',') AS integer[]),"
@@ -1104,7 +1105,7 @@ class Store:
                     {"k": ",".join(r["key"] for r in key_rows),
                      "a": ",".join(str(r["article_id"]) for r in key_rows),
                      "s": ",".join(str(r["story_id"]) for r in key_rows),
-                     "p": ",".join(r["published"].isoformat() for r in key_rows)})
+                     "p": ",".join([iso[r["article_id"]] for r in key_rows])})
             else:
                 self._insert_ignore(s, StoryKeyRow, key_rows, ["key", "article_id"], returning=())
             s.commit()

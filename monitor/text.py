@@ -15,7 +15,9 @@ character offsets of the original string it came from.
 
 from __future__ import annotations
 
+import codecs
 import functools
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -111,6 +113,20 @@ def tokenize(s: str) -> list[Token]:
 
     Pure; never raises.
     """
+    try:
+        # Most text: every character folds to one ASCII letter or digit, or to a
+        # separator, so a charmap encode and a bytes.translate fold it all at once.
+        raw = codecs.charmap_encode(s, "strict", _ENCODING)[0]
+    except UnicodeEncodeError:
+        return _tokenize_exact(s)
+    b = raw.translate(_FOLD)
+    if b"'" in b:
+        b = _elide(b)
+    return [Token(m.group(), *m.span()) for m in _NON_BLANK.finditer(b.decode("ascii"))]
+
+
+def _tokenize_exact(s: str) -> list[Token]:
+    """:func:`tokenize`, character by character: for any text."""
     raw: list[tuple[str, int, int]] = []
     cur: list[str] = []
     start = end = -1
@@ -152,3 +168,75 @@ def tokenize(s: str) -> list[Token]:
             continue
         tokens.append(Token(norm, st, en))
     return tokens
+
+
+# --- the fast path: most text folds with a codec -----------------------------------------
+
+# Non-ASCII characters that fold to one ASCII letter or digit, or to a separator:
+# they get a byte of their own, so a whole text folds with one charmap encode and one
+# bytes.translate. Anything else takes the exact, slower path.
+_CANDIDATES = ("\u00a0’‘“”«»–—…‹›•·¡¿°€£§©®™„‚′″−‐‑‒―\u2009\u202f\u200b"
+               + "".join(chr(c) for c in range(0xC0, 0x100))
+               + "čšžćłńśźżăşţğıďťňřůőűęąėįųūēīāŁŚŹŻĆŃČŠŽŘŤĎŇŮĘĄŞŢĞĂ")
+
+
+def _build_codec() -> tuple[object, bytes, bytes]:
+    table = [chr(i) for i in range(128)]
+    fold = bytearray(range(128))
+    for i in range(128):
+        piece, kind = _fold(chr(i))
+        fold[i] = ord(piece) if kind == 1 and len(piece) == 1 else (39 if piece == "'" else 32)
+    for c in _CANDIDATES:
+        if len(table) == 256:
+            break
+        piece, kind = _fold(c)
+        if kind == 1 and len(piece) == 1 and piece.isascii():
+            fold.append(ord(piece))
+        elif kind == 2:
+            fold.append(39 if piece == "'" else 32)
+        else:
+            continue
+        table.append(c)
+    while len(table) < 256:  # unused slots: characters that never occur
+        table.append(chr(0xE000 + len(table)))
+        fold.append(32)
+    # The same folding, keeping case: to look for case-sensitive terms quickly.
+    cased = bytearray()
+    for c in table:
+        f = fold_case(c)
+        cased.append(ord(f) if len(f) == 1 and f.isascii() else 32)
+    return codecs.charmap_build("".join(table)), bytes(fold), bytes(cased)
+
+
+_ENCODING, _FOLD, _FOLD_CASE = _build_codec()
+
+
+def _elision_pattern() -> re.Pattern:
+    """Elisions over the *reversed* folded text.
+
+    Same rule as :func:`_tokenize_exact`: an elision word ("l", "qu") that is a
+    whole word, directly followed by an apostrophe and a letter or digit.
+    Reversed, the pattern starts with the apostrophe, which the regex engine
+    finds fast. One pass, so every lookaround reads the text as it was:
+    "d'l'otan" and "qu'lorsqu'il" lose both.
+    """
+    words = sorted((re.escape(e.encode()[::-1]) for e in ELISIONS), key=len, reverse=True)
+    return re.compile(rb"'(?<=[a-z0-9]')(?:%s)(?![a-z0-9])" % b"|".join(words))
+
+
+_ELISION = _elision_pattern()
+
+
+def _blank(m: re.Match) -> bytes:
+    return b" " * (m.end() - m.start())
+
+
+def _elide(b: bytes) -> bytes:
+    """Folded ``b`` with French elisions ("l'" of "l'otan") and then every apostrophe blanked.
+
+    Keeps the length, so offsets into it are offsets into the text.
+    """
+    return _ELISION.sub(_blank, b[::-1])[::-1].replace(b"'", b" ")
+
+
+_NON_BLANK = re.compile(r"[^ ]+")

@@ -122,3 +122,22 @@ def test_tokenize_never_fails_and_offsets_are_in_range(s):
 def test_tokenizing_is_insensitive_to_case_and_accents(s):
     # Stripping accents or changing case never changes the tokens.
     assert norms(s.upper()) == norms(s) == norms(normalize(s))
+
+
+# Characters the fast path folds at once (letters with and without accents, every kind of
+# apostrophe and dash, spaces, punctuation), with elisions in every position.
+FAST = list("abdlqstuxzOTANÉéèçÇàÀ09 '’‘-–—.,;«»\n\u00a0") + ["qu", "jusqu", "l'", "d’", "qu’", "L'", "lorsqu'", "puisqu’"]
+
+
+@given(st.lists(st.sampled_from(FAST), max_size=60).map("".join))
+def test_the_fast_path_gives_the_exact_tokens(s):
+    from monitor.text import _tokenize_exact
+
+    assert tokenize(s) == _tokenize_exact(s)
+
+
+@given(st.lists(st.sampled_from(ALPHABET + FAST), max_size=40).map("".join))
+def test_any_text_gives_the_exact_tokens(s):
+    from monitor.text import _tokenize_exact
+
+    assert tokenize(s) == _tokenize_exact(s)
