@@ -10,6 +10,7 @@ and what is left pending is found again by :meth:`Store.pending_work`.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import time
 from collections.abc import Iterable, Sequence
@@ -17,8 +18,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import (JSON, Column, DateTime, LargeBinary, UniqueConstraint, bindparam, event, func, or_, text,
-                        tuple_, update)
+from sqlalchemy import (JSON, BigInteger, Column, DateTime, LargeBinary, UniqueConstraint, bindparam, event, func,
+                        or_, text, tuple_, update)
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 from sqlmodel import Field, Session, SQLModel, create_engine, select
@@ -125,15 +126,21 @@ class WatchStateRow(SQLModel, table=True):
 class StoryKeyRow(SQLModel, table=True):
     """The story index: one row per LSH band or entity key of an article."""
 
-    __tablename__ = "story_key"
-    # ~40 rows an article, so each insert is kept cheap: the (key, article_id) primary key
-    # is the only unique index (its first column finds a key), no surrogate id and no
-    # foreign-key check per row (rows are written beside their article, in its
-    # transaction, and pruned by age, see Store.prune_story_keys).
-    key: str = Field(max_length=200, primary_key=True)
+    __tablename__ = "story_band"
+    # ~40 rows an article, so each insert is kept cheap: the key is a 64-bit hash of the
+    # story key (see _story_key_int), the (key, article_id) primary key is the only unique
+    # index (its first column finds a key), no surrogate id and no foreign-key check per
+    # row (rows are written beside their article, in its transaction, and pruned by age,
+    # see Store.prune_story_keys). Databases made before keep an unused "story_key" table.
+    key: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     article_id: int = Field(primary_key=True)
     story_id: int
     published: datetime = Field(index=True)
+
+
+def _story_key_int(key: str) -> int:
+    """The 64-bit signed integer a story key ("m1:b07:9f3a...") is stored as."""
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little", signed=True)
 
 
 @dataclass(frozen=True)
@@ -1026,10 +1033,11 @@ class Store:
             A = StoredArticleRow  # only the columns used: not the articles' texts
             rows = {a.id: a for a in s.exec(select(A.id, A.story_id, A.update_of).where(
                 A.id.in_([i for i, _, _ in items])))}
-            todo = [(i, p, k) for i, p, k in items if i in rows and rows[i].story_id is None]
+            todo = [(i, p, tuple(map(_story_key_int, k))) for i, p, k in items
+                    if i in rows and rows[i].story_id is None]
             out.update({i: rows[i].story_id for i, _, _ in items if i in rows and rows[i].story_id is not None})
             # Neighbours of the whole batch in two queries: the stored articles sharing a key...
-            stored: dict[str, list[tuple[int, dict]]] = {}
+            stored: dict[int, list[tuple[int, dict]]] = {}
             all_keys = sorted({k for _, _, keys in todo for k in keys})
             if all_keys:
                 since = min(p["published"] for _, p, _ in todo) - window
@@ -1041,10 +1049,11 @@ class Store:
                         # small (as in a burst) and scanned the whole table for every batch:
                         # 120 ms at 800,000 rows and growing with it, against 8 ms for this.
                         hits += s.connection().execute(text(
-                            "SELECT k.key, sk.story_id, sk.article_id FROM unnest(CAST(:keys AS text[])) AS k(key)"
-                            " CROSS JOIN LATERAL (SELECT story_id, article_id FROM story_key"
-                            " WHERE story_key.key = k.key AND story_key.published >= :since LIMIT 50) AS sk"
-                            " LIMIT 20000"), {"keys": chunk, "since": since}).all()
+                            "SELECT k.key, sk.story_id, sk.article_id"
+                            " FROM unnest(CAST(string_to_array(:keys, ',') AS bigint[])) AS k(key)"
+                            " CROSS JOIN LATERAL (SELECT story_id, article_id FROM story_band"
+                            " WHERE story_band.key = k.key AND story_band.published >= :since LIMIT 50) AS sk"
+                            " LIMIT 20000"), {"keys": ",".join(map(str, chunk)), "since": since}).all()
                         continue
                     hits += s.exec(select(StoryKeyRow.key, StoryKeyRow.story_id, StoryKeyRow.article_id)
                                    .where(StoryKeyRow.key.in_(chunk), StoryKeyRow.published >= since)
@@ -1063,7 +1072,7 @@ class Store:
             story_of_original = dict(s.exec(select(StoredArticleRow.id, StoredArticleRow.story_id).where(
                 StoredArticleRow.id.in_(originals))).all()) if originals else {}
             # ...and the articles of this batch already placed (oldest first, so copies join the first).
-            batch: dict[str, list[tuple[int, dict]]] = {}
+            batch: dict[int, list[tuple[int, dict]]] = {}
             updates, key_rows = [], []
             for article_id, plain, keys in todo:
                 a = rows[article_id]
@@ -1098,11 +1107,12 @@ class Store:
                 # values element by element in Python. (Keys, ids and ISO times hold no comma.)
                 iso = {i: p["published"].isoformat() for i, p, _ in todo}
                 s.connection().execute(text(
-                    "INSERT INTO story_key (key, article_id, story_id, published)"
-                    " SELECT * FROM unnest(string_to_array(:k, ','), CAST(string_to_array(:a, ',') AS integer[]),"
+                    "INSERT INTO story_band (key, article_id, story_id, published)"
+                    " SELECT * FROM unnest(CAST(string_to_array(:k, ',') AS bigint[]),"
+                    " CAST(string_to_array(:a, ',') AS integer[]),"
                     " CAST(string_to_array(:s, ',') AS integer[]), CAST(string_to_array(:p, ',') AS timestamptz[]))"
                     " ON CONFLICT (key, article_id) DO NOTHING"),
-                    {"k": ",".join(r["key"] for r in key_rows),
+                    {"k": ",".join([str(r["key"]) for r in key_rows]),
                      "a": ",".join(str(r["article_id"]) for r in key_rows),
                      "s": ",".join(str(r["story_id"]) for r in key_rows),
                      "p": ",".join([iso[r["article_id"]] for r in key_rows])})
