@@ -728,11 +728,15 @@ class Store:
             alerted: dict[tuple[int, str, str], int] = {}
             stories = {sid for sid in story_of.values() if sid is not None}
             if stories:
-                for sid, rule, channel, aid in s.exec(
-                        select(StoredArticleRow.story_id, Delivery.rule, Delivery.channel, Delivery.article_id)
-                        .join(StoredArticleRow, StoredArticleRow.id == Delivery.article_id)
-                        .where(StoredArticleRow.story_id.in_(stories)).order_by(Delivery.id)).all():
-                    alerted.setdefault((sid, rule, channel), aid)
+                # In two index lookups (the stories' articles, then their deliveries): as one
+                # join, PostgreSQL planned with statistics taken while the tables were small
+                # (in a burst) and scanned every delivery for each batch.
+                members = dict(s.exec(select(StoredArticleRow.id, StoredArticleRow.story_id)
+                                      .where(StoredArticleRow.story_id.in_(stories))).all())
+                for rule, channel, aid in s.exec(
+                        select(Delivery.rule, Delivery.channel, Delivery.article_id)
+                        .where(Delivery.article_id.in_(list(members))).order_by(Delivery.id)).all():
+                    alerted.setdefault((members[aid], rule, channel), aid)
             # All matches in one statement, their ids in one query, all deliveries in one statement.
             self._insert_ignore(s, MatchRow, [dict(
                 article_id=article_id, rule=m.rule, terms=list(m.terms),
