@@ -1,6 +1,7 @@
 # media-monitor: one image for every role (worker, beat, init-db, all-in-one run).
 #
 #   docker build -t media-monitor .
+#   docker build --build-arg EXTRAS=ner -t media-monitor .   # with the spaCy entity check
 #   docker run --rm media-monitor monitor --help
 #
 # Configuration comes from the environment (MONITOR_*) and from files mounted
@@ -18,9 +19,11 @@ RUN groupadd --system --gid 10001 monitor \
        --shell /usr/sbin/nologin monitor
 
 # Build from a throw-away directory so the installed package is the only copy.
+# EXTRAS=ner adds spaCy and its French model (monitor/ner.py); empty by default.
+ARG EXTRAS=""
 WORKDIR /build
 COPY . .
-RUN pip install --no-cache-dir . \
+RUN pip install --no-cache-dir ".${EXTRAS:+[$EXTRAS]}" \
     && cd / && rm -rf /build
 
 WORKDIR /app
