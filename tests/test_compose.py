@@ -7,6 +7,7 @@ import importlib
 import json
 import re
 import shlex
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -290,8 +291,18 @@ def _args(dockerfile, instruction: str) -> list[str]:
 def test_dockerfile_builds_the_package_on_python_slim(dockerfile):
     assert _args(dockerfile, "FROM") == ["python:3.11-slim"]
     runs = " ".join(_args(dockerfile, "RUN"))
-    assert "pip install --no-cache-dir ." in runs
     assert _args(dockerfile, "WORKDIR")[-1] == "/app"
+    # The package, with the extras the EXTRAS build argument names (none by default):
+    # expand the install target the way the build's /bin/sh does.
+    target = re.search(r'pip install --no-cache-dir ("[^"]*"|\S+)', runs).group(1)
+    assert 'ARG EXTRAS=""' in DOCKERFILE.read_text()
+
+    def expand(extras: str) -> str:
+        return subprocess.run(["sh", "-c", f"EXTRAS={extras!r}; echo {target}"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+
+    assert expand("") == "."
+    assert expand("ner") == ".[ner]"
 
 
 def test_dockerfile_runs_as_an_unprivileged_user(dockerfile):
