@@ -721,6 +721,10 @@ class Store:
         now = now or utcnow()
         digest_channels, quiet_channels = set(digest_channels), set(quiet_channels)
         with self._session() as s:
+            if self.dialect == "postgresql":
+                # Every read here is a lookup by key. In a burst the statistics lag behind
+                # the tables and PostgreSQL scanned all articles for the stories' members.
+                s.exec(text("SET LOCAL enable_seqscan = off"))
             budget: dict[tuple[str, str], int] = {}
             # One alert per (story, rule, channel): who alerted each story already.
             story_of = dict(s.exec(select(StoredArticleRow.id, StoredArticleRow.story_id)
