@@ -147,6 +147,17 @@ def reachable(host: str, port: int) -> bool:
         return False
 
 
+def peak_rss(pid: int) -> float | None:
+    """Peak RSS (VmHWM) of one process in MB; None if it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
 def peak_rss_mb(pid: int) -> float:
     """Peak RSS (VmHWM) of a process and its children, the largest one, in MB."""
     pids = [pid]
@@ -155,23 +166,15 @@ def peak_rss_mb(pid: int) -> float:
         pids += [int(p) for p in out.split()]
     except OSError:
         pass
-    peak = 0.0
-    for p in pids:
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    peak = max(peak, int(line.split()[1]) / 1024)
-        except OSError:
-            continue
-    return peak
+    return max([v for v in map(peak_rss, pids) if v is not None], default=0.0)
 
 
-def wait_for(predicate, timeout: float, what: str):
+def wait_for(predicate, timeout: float, what: str, interval: float = 0.25):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
-        time.sleep(0.25)  # the check itself must not steal the CPU being measured
+        time.sleep(interval)  # the check itself must not steal the CPU being measured
     raise SystemExit(f"bench: timed out waiting for {what}")
 
 

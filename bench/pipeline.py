@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from feeds import ITEMS, BenchServices, _serve, free_port, serve_forever  # noqa: E402  (bench/feeds.py)
+from feeds import ITEMS, BenchServices, _serve, free_port, peak_rss, serve_forever, wait_for  # noqa: E402  (bench/feeds.py)
 
 LINK = re.compile(rb"news\d+\.example\.org/(\d+)/(\d+)")
 
@@ -85,17 +85,6 @@ def _receive(port: int, ready, out_path: str, count) -> None:
 # -- measuring ---------------------------------------------------------------------
 
 
-def peak_rss(pid: int) -> float | None:
-    """Peak RSS (VmHWM) of one process in MB."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        return None
-    return None
-
-
 def children(pid: int) -> list[int]:
     try:
         return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
@@ -108,15 +97,6 @@ def percentile(values: list[float], q: float) -> float:
         return float("nan")
     s = sorted(values)
     return s[min(len(s) - 1, int(round(q * (len(s) - 1))))]
-
-
-def wait_for(predicate, timeout: float, what: str, interval: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(interval)  # the check must not steal the CPU being measured
-    raise SystemExit(f"bench: timed out waiting for {what}")
 
 
 def main() -> None:

@@ -23,7 +23,6 @@ of C-level string operations; other text goes through
 from __future__ import annotations
 
 import codecs
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
@@ -47,12 +46,13 @@ FIELDS = ("title", "text")
 class _Field:
     """One field of a document: its stream, and how to map stream spans back to it."""
 
-    __slots__ = ("text", "stream", "tokens", "_aligned", "_raw", "_cased")
+    __slots__ = ("text", "stream", "tokens", "_aligned", "_starts", "_raw", "_cased")
 
     def __init__(self, text: str):
         self.text = text
         self.tokens: list[tuple[int, int]] | None = None  # exact path: every token's offsets
         self._aligned: bytes | None = None  # fast path: the folded text, same length as ``text``
+        self._starts = None  # fast path: where each token starts, once a span is mapped
         self._raw: bytes | None = None
         self._cased: str | None = None
         try:
@@ -86,34 +86,36 @@ class _Field:
         """Character offsets in the original text of the stream span ``[cstart, cend)``."""
         return self.spans([(cstart, cend)])[0]
 
-    def spans(self, pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
-        """Character offsets in the original text of the stream spans ``[cstart, cend)``."""
+    def _indexes(self, pairs: list[tuple[int, int]]) -> tuple[list[int], list[int]]:
+        """Index of the first and of the last token of each stream span."""
         stream = self.stream
-        if self.tokens is not None:
-            out = []
-            for cstart, cend in pairs:
-                first = stream.count(" ", 0, cstart) - 1
-                out.append((self.tokens[first][0], self.tokens[first + stream.count(" ", cstart, cend)][1]))
-            return out
-        # Where each token starts in the text: the non-blanks after a blank of the
-        # aligned text, with a few vector operations instead of a loop over words.
-        blank = np.frombuffer(b" " + self._aligned, np.uint8) == 32
-        starts = np.flatnonzero(blank[:-1] & ~blank[1:])
-        if len(pairs) > 8:  # token indexes of many spans at once
+        if len(pairs) > 8 and self._raw is not None:  # many spans: from where the blanks are, at once
             blanks = np.flatnonzero(np.frombuffer(stream.encode("ascii"), np.uint8) == 32)
             at = np.array(pairs, np.int64).reshape(-1, 2)
-            firsts = (np.searchsorted(blanks, at[:, 0]) - 1).tolist()
-            lasts = (np.searchsorted(blanks, at[:, 1]) - 1).tolist()
-        else:  # counting blanks from one span to the next (callers give them in order)
-            firsts, lasts, k, pos = [], [], -1, 0
-            for cstart, cend in pairs:
-                if cstart < pos:
-                    k, pos = -1, 0
-                k += stream.count(" ", pos, cstart)
-                pos = cstart
-                firsts.append(k)
-                lasts.append(k + stream.count(" ", cstart, cend))
-        out = []
+            return ((np.searchsorted(blanks, at[:, 0]) - 1).tolist(),
+                    (np.searchsorted(blanks, at[:, 1]) - 1).tolist())
+        firsts, lasts, k, pos = [], [], -1, 0  # counting blanks from one span to the next
+        for cstart, cend in pairs:
+            if cstart < pos:
+                k, pos = -1, 0
+            k += stream.count(" ", pos, cstart)
+            pos = cstart
+            firsts.append(k)
+            lasts.append(k + stream.count(" ", cstart, cend))
+        return firsts, lasts
+
+    def spans(self, pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """Character offsets in the original text of the stream spans ``[cstart, cend)``."""
+        firsts, lasts = self._indexes(pairs)
+        if self.tokens is not None:
+            return [(self.tokens[f][0], self.tokens[last][1]) for f, last in zip(firsts, lasts)]
+        if self._starts is None:
+            # Where each token starts in the text: the non-blanks after a blank of the
+            # aligned text, with a few vector operations instead of a loop over words;
+            # once per field, however many spans (and entity checks) ask.
+            blank = np.frombuffer(b" " + self._aligned, np.uint8) == 32
+            self._starts = np.flatnonzero(blank[:-1] & ~blank[1:])
+        starts, stream, out = self._starts, self.stream, []
         for (cstart, cend), first, last in zip(pairs, firsts, lasts):
             # The last token ends as far after its start as it does in the stream.
             last_start = cstart if last == first else stream.rindex(" ", cstart, cend) + 1
