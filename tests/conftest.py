@@ -118,6 +118,16 @@ def db_url(request, tmp_path):
 
 
 @pytest.fixture
+def store(db_url):
+    """A Store on empty tables, SQLite then PostgreSQL (test modules may define their own)."""
+    from monitor.store import Store
+
+    s = Store.open(db_url)
+    yield s
+    s.close()
+
+
+@pytest.fixture
 def pg_url(pg_server_url):
     _reset_pg(pg_server_url)
     return pg_server_url

@@ -25,13 +25,6 @@ def match(rule: str, channels=("email", "hook")) -> Match:
 
 
 @pytest.fixture
-def store(db_url):
-    s = Store.open(db_url)
-    yield s
-    s.close()
-
-
-@pytest.fixture
 def feed_id(store):
     return store.sync_feeds([FeedSpec(url="https://example.org/a.rss", name="A", interval=60)],
                             default_interval=900)["https://example.org/a.rss"]

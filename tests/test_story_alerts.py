@@ -5,14 +5,12 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta, timezone
 
-import pytest
 
 from conftest import RecordingNotifier, run_monitor
 from monitor import pipeline
 from monitor.config import ChannelSpec, FeedSpec
 from monitor.matcher import compile_rules
 from monitor.rules import parse_rules
-from monitor.store import Store
 from monitor.types import Article
 
 T0 = datetime(2026, 5, 4, 8, 0, tzinfo=timezone.utc)
@@ -46,13 +44,6 @@ def outlet_copy(i: int, rng: random.Random) -> tuple[str, str]:
 
 
 Notifier = RecordingNotifier
-
-
-@pytest.fixture
-def store(db_url):
-    s = Store.open(db_url)
-    yield s
-    s.close()
 
 
 def test_twenty_outlets_one_alert_per_rule_and_channel_and_a_digest_of_the_sources(store):

@@ -4,27 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-import pytest
 
 from conftest import RecordingNotifier
 
 from monitor import pipeline
 from monitor.config import FeedSpec
 from monitor.rules import parse_rules
-from monitor.store import Store
 from monitor.types import Article, Hit, Match
 
 T0 = datetime(2026, 6, 1, 0, 0, tzinfo=timezone.utc)
 
 
 Notifier = RecordingNotifier
-
-
-@pytest.fixture
-def store(db_url):
-    s = Store.open(db_url)
-    yield s
-    s.close()
 
 
 def feeds(store, *names):
