@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta, timezone
 
-
 from conftest import RecordingNotifier, run_monitor
 from monitor import pipeline
 from monitor.config import ChannelSpec, FeedSpec
@@ -43,9 +42,6 @@ def outlet_copy(i: int, rng: random.Random) -> tuple[str, str]:
     return title, f"Par la rédaction {i}. " + " ".join(words)
 
 
-Notifier = RecordingNotifier
-
-
 def test_twenty_outlets_one_alert_per_rule_and_channel_and_a_digest_of_the_sources(store):
     rng = random.Random(7)
     urls = [f"https://outlet{i}.example.org/rss" for i in range(20)]
@@ -53,7 +49,7 @@ def test_twenty_outlets_one_alert_per_rule_and_channel_and_a_digest_of_the_sourc
                            default_interval=60)
     matcher = compile_rules(parse_rules(RULES, "rules.yaml"))
     channels = {"desk": ChannelSpec(url="json://x", digest="hourly"), "chat": ChannelSpec(url="json://y")}
-    n = Notifier()
+    n = RecordingNotifier()
     sent_now = []
     for i, url in enumerate(urls):  # one outlet after the other, within the hour
         when = T0 + timedelta(minutes=3 * i)

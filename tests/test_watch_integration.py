@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-
 from conftest import RecordingNotifier
 
 from monitor import pipeline
@@ -15,9 +14,6 @@ from monitor.types import Article, Hit, Match
 T0 = datetime(2026, 6, 1, 0, 0, tzinfo=timezone.utc)
 
 
-Notifier = RecordingNotifier
-
-
 def feeds(store, *names):
     return store.sync_feeds([FeedSpec(url=f"https://{n}.example.org/rss", name=n) for n in names],
                             default_interval=600)
@@ -25,7 +21,7 @@ def feeds(store, *names):
 
 def test_a_feed_that_starts_answering_410_is_reported_once(store):
     ids = feeds(store, "gone", "fine")
-    n = Notifier()
+    n = RecordingNotifier()
     for i in range(6):  # six polls, each one 410
         now = T0 + timedelta(minutes=10 * i)
         store.record_poll_failure(ids["https://gone.example.org/rss"], "HTTP 410 Gone", status=410, now=now)
@@ -39,7 +35,7 @@ def test_a_feed_that_starts_answering_410_is_reported_once(store):
 def test_a_feed_that_goes_silent_is_reported_once(store):
     ids = feeds(store, "hourly")
     fid = ids["https://hourly.example.org/rss"]
-    n = Notifier()
+    n = RecordingNotifier()
     for h in range(72):  # an article every hour for three days
         t = T0 + timedelta(hours=h)
         store.record_poll(fid, status=200, now=t,
@@ -79,7 +75,7 @@ def test_a_burst_fires_one_spike_alert_and_a_steady_stream_none(store):
     RULES_DESK = [r.model_copy(update={"channels": ("desk",)}) for r in RULES]
     steady = [2, 3, 1, 2, 4, 2, 3, 2] * 9  # three days, about 2 an hour
     _matches_per_hour(store, fid, steady, T0)
-    n = Notifier()
+    n = RecordingNotifier()
     for h in range(len(steady) - 24, len(steady) + 1):  # a day of steady hours: nothing
         assert pipeline.run_spikes(store=store, notifier=n, rules=RULES_DESK,
                                    now=T0 + timedelta(hours=h)) == []
