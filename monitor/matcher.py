@@ -22,7 +22,6 @@ of C-level string operations; other text goes through
 
 from __future__ import annotations
 
-import codecs
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
@@ -33,7 +32,7 @@ import numpy as np
 from .entities import EntityCatalog, default_entities, entity_terms
 from .query import And, EntityRef, Near, Node, Not, Term, TermPattern, parse_query, parse_term
 from .rules import Rule
-from .text import _ENCODING, _FOLD, _FOLD_CASE, _elide, fold_case, tokenize
+from .text import _FOLD_CASE, fold_case, fold_fast, tokenize
 from .types import Document, Hit, Match
 
 __all__ = ["Matcher", "EntityChecker", "compile_rules", "FIELDS", "stream_of"]
@@ -55,17 +54,13 @@ class _Field:
         self._starts = None  # fast path: where each token starts, once a span is mapped
         self._raw: bytes | None = None
         self._cased: str | None = None
-        try:
-            raw = codecs.charmap_encode(text, "strict", _ENCODING)[0]
-        except UnicodeEncodeError:
+        folded = fold_fast(text)
+        if folded is None:
             toks = tokenize(text)
             self.tokens = [(t.start, t.end) for t in toks]
             self.stream = " " + " ".join(t.norm for t in toks) + " " if toks else " "
             return
-        self._raw = raw
-        b = raw.translate(_FOLD)
-        if b"'" in b:
-            b = _elide(b)
+        self._raw, b = folded
         self._aligned = b
         words = b.split()
         self.stream = " " + b" ".join(words).decode("ascii") + " " if words else " "

@@ -21,7 +21,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-__all__ = ["Token", "normalize", "fold_case", "tokenize", "APOSTROPHES", "ELISIONS"]
+__all__ = ["Token", "normalize", "fold_case", "fold_fast", "tokenize", "APOSTROPHES", "ELISIONS"]
 
 #: Characters read as an apostrophe (all fold to ``'``).
 APOSTROPHES = frozenset("'\u2019\u2018\u02bc\uff07")
@@ -113,16 +113,26 @@ def tokenize(s: str) -> list[Token]:
 
     Pure; never raises.
     """
+    folded = fold_fast(s)
+    if folded is None:
+        return _tokenize_exact(s)
+    return [Token(m.group(), *m.span()) for m in _NON_BLANK.finditer(folded[1].decode("ascii"))]
+
+
+def fold_fast(s: str) -> tuple[bytes, bytes] | None:
+    """(``s`` in the one-byte codec, ``s`` folded with elisions and apostrophes blanked), both
+    the length of ``s``; None when ``s`` holds a character the codec does not cover.
+
+    Most text: every character folds to one ASCII letter or digit, or to a separator, so a
+    charmap encode and a bytes.translate fold it all at once; the tokens are its runs of
+    non-blanks. Pure.
+    """
     try:
-        # Most text: every character folds to one ASCII letter or digit, or to a
-        # separator, so a charmap encode and a bytes.translate fold it all at once.
         raw = codecs.charmap_encode(s, "strict", _ENCODING)[0]
     except UnicodeEncodeError:
-        return _tokenize_exact(s)
+        return None
     b = raw.translate(_FOLD)
-    if b"'" in b:
-        b = _elide(b)
-    return [Token(m.group(), *m.span()) for m in _NON_BLANK.finditer(b.decode("ascii"))]
+    return raw, (_elide(b) if b"'" in b else b)
 
 
 def _tokenize_exact(s: str) -> list[Token]:
