@@ -237,10 +237,11 @@ def redact_url(url: str) -> str:
 
 def _sqlite_pragmas(dbapi_conn, _record):
     cur = dbapi_conn.cursor()
-    # WAL lets the beat thread read while a worker writes; busy_timeout waits
-    # for the lock instead of failing at once.
-    cur.execute("PRAGMA journal_mode=WAL")
+    # busy_timeout waits for the lock instead of failing at once; set first, so that
+    # switching to WAL (which takes the lock) waits too when processes start together.
+    # WAL lets the beat thread read while a worker writes.
     cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
 
