@@ -320,8 +320,9 @@ class Store:
         """Create what is missing, safely when several processes start at once.
 
         A worker and a beat started together (docker compose up) both create the
-        tables of a new database: on PostgreSQL an advisory lock makes the second
-        wait and then find them; elsewhere a lost race is tried again.
+        tables of a new database: an advisory lock (PostgreSQL) or the write lock
+        taken first (SQLite) makes the second wait and then find them; a lost race
+        elsewhere is tried again.
         """
         from sqlalchemy import inspect
 
@@ -330,6 +331,10 @@ class Store:
                 with self.engine.begin() as conn:
                     if self.dialect == "postgresql":
                         conn.execute(text("SELECT pg_advisory_xact_lock(726100)"))  # held until commit
+                    elif self.dialect == "sqlite":
+                        # The write lock from the start (waiting as busy_timeout says): a
+                        # read-then-write transaction fails at once when another wrote meanwhile.
+                        conn.exec_driver_sql("BEGIN IMMEDIATE")
                     SQLModel.metadata.create_all(conn)
                     # An index added after the table: databases made before get it too.
                     if "ix_delivery_article_id" not in {i["name"] for i in inspect(conn).get_indexes("delivery")}:
