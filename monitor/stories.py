@@ -79,8 +79,9 @@ NUM_PERM = 128
 BANDS = 42  # 42 bands of 3 values use 126 of the 128
 ROWS = 3
 SEED = 1
-#: Prefix of every index key; names the parameters above, so change it with them.
-SCHEME = "m1"
+#: Names the parameters above and the key hashing: every index key depends on it, so
+#: change it with them ("m1" keys were strings, hashed again by the store).
+SCHEME = "m2"
 #: Articles further apart than this are never the same story.
 DEFAULT_WINDOW = timedelta(hours=48)
 #: Reports in two languages must be this close in time to be linked.
@@ -166,8 +167,11 @@ def _minhash(items: Iterable[bytes]) -> np.ndarray:
     return (hv * _A + _B).min(axis=0)
 
 
-def _key(prefix: str, payload: bytes) -> str:
-    return f"{prefix}:{hashlib.blake2b(payload, digest_size=8).hexdigest()}"
+def _key(kind: bytes, payload: bytes) -> int:
+    # A signed 64-bit integer, what a database indexes cheaply (BIGINT); the scheme and the
+    # kind of key ("b07", "e") personalize the hash, so equal payloads of two bands differ.
+    return int.from_bytes(hashlib.blake2b(payload, digest_size=8, person=SCHEME.encode() + kind).digest(),
+                          "little", signed=True)
 
 
 @dataclass(frozen=True)
@@ -194,16 +198,16 @@ class Signature:
         """The MinHash values as ints."""
         return tuple(int(v) for v in np.frombuffer(self.data, dtype="<u4"))
 
-    def band_keys(self) -> tuple[str, ...]:
-        """The LSH keys of this signature, one per band: ``"m1:b07:9f3a..."``.
+    def band_keys(self) -> tuple[int, ...]:
+        """The LSH keys of this signature, one per band: signed 64-bit integers.
 
         Two articles are compared only if they share one of these (or, across
         languages, an entity key). An empty text has no keys.
         """
         if self.size == 0:
             return ()
-        return tuple(_key(f"{SCHEME}:b{band:02d}", self.data[band * ROWS * 4:(band + 1) * ROWS * 4])
-                     for band in range(BANDS))
+        data, size = self.data, ROWS * 4
+        return tuple(_key(b"b%02d" % band, data[band * size:(band + 1) * size]) for band in range(BANDS))
 
 
 @dataclass(frozen=True)
@@ -215,15 +219,15 @@ class StoryCandidate:
     published: datetime  # timezone-aware; the fetch time when the feed gives none
     language: str | None = None
 
-    def entity_keys(self) -> tuple[str, ...]:
+    def entity_keys(self) -> tuple[int, ...]:
         """Keys from triples of the first entities, for cross-language candidates."""
         head = list(dict.fromkeys(e for e in self._ordered if not e.isdigit()))[:_ENTITY_KEY_HEAD]
         if len(head) < _ENTITY_KEY_MIN:
             return ()
-        return tuple(_key(f"{SCHEME}:e", "\x1f".join(sorted(t)).encode())
+        return tuple(_key(b"e", "\x1f".join(sorted(t)).encode())
                      for t in itertools.combinations(head, 3))
 
-    def keys(self, *, cross_language: bool = False) -> tuple[str, ...]:
+    def keys(self, *, cross_language: bool = False) -> tuple[int, ...]:
         """Every index key of this article: its band keys, plus entity keys if asked."""
         keys = self.signature.band_keys()
         return keys + self.entity_keys() if cross_language else keys
