@@ -19,7 +19,7 @@ import codecs
 import functools
 import re
 import unicodedata
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["Token", "normalize", "fold_case", "fold_fast", "tokenize", "APOSTROPHES", "ELISIONS"]
 
@@ -66,9 +66,11 @@ def _fold(c: str) -> tuple[str, int]:
     return piece, _MIXED
 
 
-@dataclass(frozen=True)
-class Token:
-    """One word of a text: its folded form and its ``[start, end)`` offsets in the original."""
+class Token(NamedTuple):
+    """One word of a text: its folded form and its ``[start, end)`` offsets in the original.
+
+    A named tuple: made by the hundred per article, it costs a fifth of a frozen dataclass.
+    """
 
     norm: str
     start: int
