@@ -145,6 +145,19 @@ class StoryKeyRow(SQLModel, table=True):
 _PER_KEY = 50
 
 
+# Store.claim_deliveries on PostgreSQL: record the last wave's outcomes, claim the next.
+_CLAIM_SQL = text(f"""
+WITH s AS (UPDATE delivery SET status = '{SENT}', sent_at = :now, updated_at = :now, last_error = NULL
+           WHERE id = ANY(CAST(:sent AS integer[])) AND status <> '{SENT}'),
+     f AS (UPDATE delivery SET status = :fstatus, updated_at = :now, last_error = v.err
+           FROM unnest(CAST(:fid AS integer[]), CAST(:ferr AS text[])) AS v(id, err)
+           WHERE delivery.id = v.id AND delivery.status <> '{SENT}')
+UPDATE delivery SET status = '{SENDING}', attempts = attempts + 1, updated_at = :now
+WHERE id = ANY(CAST(:claim AS integer[]))
+  AND (status IN ('{PENDING}', '{FAILED}') OR (status = '{SENDING}' AND updated_at < :stale))
+RETURNING id""")
+
+
 @dataclass(frozen=True)
 class StoryRow:
     story_id: int
@@ -978,6 +991,16 @@ class Store:
         claimed: set[int] = set()
         if not (delivery_ids or sent or failed):
             return claimed
+        if self.dialect == "postgresql":
+            # A wave of sends is claimed about once a millisecond in a burst: one statement and
+            # one round trip, with arrays for the ids, cost a third of three ORM statements.
+            # (The three sets of ids are disjoint: a statement must not update a row twice.)
+            with self.engine.begin() as conn:
+                return set(conn.execute(_CLAIM_SQL, {
+                    "now": now, "stale": now - lease, "sent": list(sent),
+                    "fid": [i for i, _ in failed], "ferr": [_one_line(e or "failed") for _, e in failed],
+                    "fstatus": DEAD if dead else FAILED,
+                    "claim": sorted(set(delivery_ids) - set(sent) - {i for i, _ in failed})}).scalars())
         with self._session() as s:
             conn = s.connection()
             if sent:
