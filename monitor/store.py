@@ -954,16 +954,19 @@ class Store:
             return self._delivery_jobs(s, delivery_ids)
 
     def _delivery_jobs(self, s: Session, delivery_ids: Sequence[int]) -> dict[int, DeliveryJob]:
+        # Columns, not ORM objects: building a model object per row cost more than the query.
+        A = StoredArticleRow
         rows = s.exec(
-            select(Delivery.id, Delivery.channel, Delivery.status, Delivery.attempts, MatchRow, StoredArticleRow,
-                   Feed.name)
+            select(Delivery.id, Delivery.channel, Delivery.status, Delivery.attempts, MatchRow.rule, MatchRow.terms,
+                   MatchRow.hits, A.title, A.url, A.published_at, A.text, Feed.name.label("feed"))
             .join(MatchRow, MatchRow.id == Delivery.match_id)
-            .join(StoredArticleRow, StoredArticleRow.id == Delivery.article_id)
-            .join(Feed, Feed.id == StoredArticleRow.feed_id)
+            .join(A, A.id == Delivery.article_id)
+            .join(Feed, Feed.id == A.feed_id)
             .where(Delivery.id.in_(list(delivery_ids)))
         ).all()
-        return {did: DeliveryJob(id=did, channel=ch, status=st, attempts=n, alert=_alert(m, a, feed))
-                for did, ch, st, n, m, a, feed in rows}
+        # A row has the attributes _alert reads of a match and of an article.
+        return {r.id: DeliveryJob(id=r.id, channel=r.channel, status=r.status, attempts=r.attempts,
+                                  alert=_alert(r, r, r.feed)) for r in rows}
 
     def delivery_channels(self, delivery_ids: Sequence[int]) -> dict[int, str]:
         """The channel of each of these deliveries (to queue them in batches of one channel)."""
