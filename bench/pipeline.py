@@ -12,8 +12,14 @@ process). Prints:
   in a burst this is mostly queueing), and poll-to-alert (article stored -> alert);
 - alerts received, duplicates, and peak RSS of every process.
 
-    python bench/pipeline.py            # 2,000 feeds, 100,000 articles
-    python bench/pipeline.py --quick    # 100 feeds, 5,000 articles
+Then a live phase, on the same worker and database, with `monitor beat` running:
+1,000 more feeds, polled every 10 s, where new articles appear one by one at a
+steady 300 articles/s for 60 s. Each article's arrival is the moment it appears
+in its feed; the run prints arrival-to-alert, median and p99, against the goal
+of 2 s plus the poll interval (an article waits for the next poll of its feed).
+
+    python bench/pipeline.py            # 2,000 feeds, 100,000 articles; live 1,000 feeds, 300/s, 60 s
+    python bench/pipeline.py --quick    # 100 feeds, 5,000 articles; live 100 feeds, 50/s, 20 s
 
 Ends with one line of JSON holding every figure.
 """
@@ -23,8 +29,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import multiprocessing
 import os
+import random
 import re
 import signal
 import subprocess
@@ -32,6 +40,7 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,6 +91,81 @@ def _receive(port: int, ready, out_path: str, count) -> None:
     serve_forever(handle, port, ready)
 
 
+# -- live feeds: articles appearing one by one, in their own process ---------------
+
+LIVE_BASE = 1_000_000  # live feed i links its items as feed LIVE_BASE + i (the receiver's key)
+LIVE_SHOWN = 20  # items a live feed shows, newest first
+
+
+def arrival(start: float, feeds: int, rate: float, i: int, j: int) -> float:
+    """When item j of live feed i appears: the (j * feeds + i)-th article, at ``rate`` a second."""
+    return start + (j * feeds + i) / rate
+
+
+def _serve_live(port: int, feeds: int, rate: float, start, stop, ready) -> None:
+    """Live feed i at /live/i.xml: the items that have appeared (before ``stop``), newest first."""
+    from email.utils import format_datetime
+    from xml.sax.saxutils import escape
+
+    from feeds import FILLER, WORDS_EN, WORDS_FR
+
+    cache: dict[tuple[int, int], str] = {}
+
+    def item(i: int, j: int) -> str:
+        got = cache.get((i, j))
+        if got is None:
+            rng = random.Random(i * 100_003 + j)
+            topical = WORDS_FR if i % 2 else WORDS_EN
+            word = lambda: rng.choice(topical) if rng.random() < 0.15 else rng.choice(FILLER)  # noqa: E731
+            title = " ".join(word() for _ in range(9)).capitalize()
+            text = ". ".join(" ".join(word() for _ in range(12)) for _ in range(8))
+            when = datetime.fromtimestamp(arrival(start.value, feeds, rate, i, j), timezone.utc)
+            got = cache[i, j] = (
+                f"<item><title>{escape(title)}</title>"
+                f"<link>https://news{i % 50}.example.org/{LIVE_BASE + i}/{j}</link>"
+                f"<guid isPermaLink=\"false\">live{i}-item{j}</guid><pubDate>{format_datetime(when, usegmt=True)}"
+                f"</pubDate><description>{escape('<p>' + text + '.</p>')}</description></item>")
+        return got
+
+    def body(i: int) -> tuple[bytes, bytes]:
+        now = min(time.time(), stop.value) if start.value else 0.0
+        # items j with arrival <= now: j <= ((now - start) * rate - i) / feeds
+        last = math.floor(((now - start.value) * rate - i) / feeds) if start.value else -1
+        shown = [item(i, j) for j in range(last, max(-1, last - LIVE_SHOWN), -1)]
+        lang = "fr" if i % 2 else "en"
+        xml = (f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Live {i}</title>'
+               f"<link>https://news{i % 50}.example.org/</link><description>bench</description>"
+               f"<language>{lang}</language>{''.join(shown)}</channel></rss>").encode()
+        return xml, f'"{last}"'.encode()
+
+    async def handle(reader, writer):
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.split(b"\r\n")
+                path = lines[0].split(b" ")[1]
+                inm = next((ln.split(b":", 1)[1].strip() for ln in lines[1:]
+                            if ln.lower().startswith(b"if-none-match:")), None)
+                m = re.fullmatch(rb"/live/(\d+)\.xml", path)
+                if m is None or int(m.group(1)) >= feeds:
+                    writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+                else:
+                    xml, etag = body(int(m.group(1)))
+                    if inm == etag:
+                        writer.write(b"HTTP/1.1 304 Not Modified\r\nETag: " + etag + b"\r\n\r\n")
+                    else:
+                        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml; charset=utf-8\r\n"
+                                     b"ETag: " + etag + b"\r\nContent-Length: " + str(len(xml)).encode()
+                                     + b"\r\n\r\n" + xml)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    serve_forever(handle, port, ready)
+
+
 # -- measuring ---------------------------------------------------------------------
 
 
@@ -105,23 +189,36 @@ def main() -> None:
     ap.add_argument("--feeds", type=int, default=None)
     ap.add_argument("--workers", type=int, default=2, help="worker pool processes (default 2)")
     ap.add_argument("--timeout", type=float, default=1800, help="give up after this many seconds")
+    ap.add_argument("--live-feeds", type=int, default=None, help="live phase: feeds (default 1,000; quick 100)")
+    ap.add_argument("--live-rate", type=float, default=None,
+                    help="live phase: new articles a second (default 300; quick 50)")
+    ap.add_argument("--live-seconds", type=float, default=None, help="live phase: how long (default 60; quick 20)")
+    ap.add_argument("--live-interval", type=int, default=10, help="live phase: seconds between polls of a feed")
     args = ap.parse_args()
     n = args.feeds or (100 if args.quick else 2000)
+    live_feeds = args.live_feeds or (100 if args.quick else 1000)
+    live_rate = args.live_rate or (50.0 if args.quick else 300.0)
+    live_seconds = args.live_seconds or (20.0 if args.quick else 60.0)
 
     tmp = Path(tempfile.mkdtemp(prefix="mm-bench-pipeline-"))
     services = BenchServices(tmp)
     broker, database = services.broker, services.database
 
-    feed_port, hook_port = free_port(), free_port()
-    ready_feeds, ready_hook = multiprocessing.Event(), multiprocessing.Event()
+    feed_port, hook_port, live_port = free_port(), free_port(), free_port()
+    ready_feeds, ready_hook, ready_live = multiprocessing.Event(), multiprocessing.Event(), multiprocessing.Event()
     received = multiprocessing.Value("i", 0)
+    live_start, live_stop = multiprocessing.Value("d", 0.0), multiprocessing.Value("d", 0.0)
     feed_server = multiprocessing.Process(target=_serve, args=(feed_port, n, ready_feeds), daemon=True)
     hook_server = multiprocessing.Process(target=_receive, args=(hook_port, ready_hook, str(tmp / "alerts.txt"),
                                                                  received), daemon=True)
+    live_server = multiprocessing.Process(target=_serve_live, args=(live_port, live_feeds, live_rate, live_start,
+                                                                    live_stop, ready_live), daemon=True)
     feed_server.start()
     hook_server.start()
+    live_server.start()
     ready_feeds.wait(120)
     ready_hook.wait(60)
+    ready_live.wait(60)
 
     import yaml
 
@@ -130,11 +227,13 @@ def main() -> None:
     # Feeds alternate English and French: the rule matches the English half.
     (tmp / "rules" / "r.yaml").write_text(yaml.safe_dump({"rules": [
         {"name": "nato", "keywords": {"any": ["NATO"]}, "languages": ["en"], "channels": ["hook"]}]}))
-    (tmp / "feeds.yaml").write_text(yaml.safe_dump({"feeds": [
-        {"url": f"http://127.0.0.1:{feed_port}/feed/{i}.xml", "name": f"Feed {i}", "interval": 3600}
-        for i in range(n)]}))
+    burst_feeds = [{"url": f"http://127.0.0.1:{feed_port}/feed/{i}.xml", "name": f"Feed {i}", "interval": 3600}
+                   for i in range(n)]
+    (tmp / "feeds.yaml").write_text(yaml.safe_dump({"feeds": burst_feeds}))
     cfg = tmp / "monitor.yaml"
     cfg.write_text(yaml.safe_dump({
+        # the live phase's beat looks for due feeds every second
+        "poll_tick": 1.0,
         "database_url": database, "broker_url": broker, "queue_prefix": prefix, "rules_path": "rules",
         "feeds_path": "feeds.yaml", "allow_networks": ["127.0.0.1"], "log_level": "WARNING", "data_dir": "data",
         "channels": {"hook": f"json://127.0.0.1:{hook_port}/hook"}}))
@@ -156,8 +255,14 @@ def main() -> None:
                      "database": services.kind, "broker": "redis"}
     rss: dict[str, float | None] = {}
 
+    beat = None
+    live_total = math.floor(live_seconds * live_rate) + 1  # articles k = 0 .. rate * seconds
+
     def sample_rss():
-        procs = {"worker-main": worker.pid, "feed-server": feed_server.pid, "receiver": hook_server.pid}
+        procs = {"worker-main": worker.pid, "feed-server": feed_server.pid, "receiver": hook_server.pid,
+                 "live-feed-server": live_server.pid}
+        if beat is not None:
+            procs["beat"] = beat.pid
         for k, pid in enumerate(sorted(children(worker.pid))):
             procs[f"worker-pool-{k + 1}"] = pid
         for name, pid in procs.items():
@@ -165,13 +270,10 @@ def main() -> None:
             if v is not None:
                 rss[name] = max(rss.get(name) or 0, v)
 
-    try:
-        wait_for(lambda: app.control.ping(timeout=0.5), 120, "the worker")
-        t0 = time.time()
-        dispatch_due_feeds.delay()  # the burst: every feed is due, every item is new
+    from sqlalchemy import text as sql
 
-        from sqlalchemy import text as sql
-
+    def all_alerted(articles: int, mark: str | None = None):
+        """True once ``articles`` are stored and matched, and every delivery is sent and received."""
         stored_all = False
 
         def done() -> bool:
@@ -181,35 +283,60 @@ def main() -> None:
             sample_rss()
             with store.engine.connect() as conn:
                 if not stored_all:
-                    if conn.execute(sql("SELECT count(*) FROM article")).scalar() < n * ITEMS:
+                    if conn.execute(sql("SELECT count(*) FROM article")).scalar() < articles:
                         return False
                     stored_all = True
-                if "matched_all_s" not in results:
+                if mark and mark not in results:
                     if conn.execute(sql("SELECT EXISTS (SELECT 1 FROM article WHERE matched_at IS NULL)")).scalar():
                         return False
-                    results["matched_all_s"] = round(time.time() - t0, 2)  # only sends left
+                    results[mark] = round(time.time() - t0, 2)  # only sends left
                 by = dict(conn.execute(sql("SELECT status, count(*) FROM delivery GROUP BY status")).all())
             total = sum(by.get(s, 0) for s in ("pending", "sending", "sent", "failed", "dead"))
             return total > 0 and by.get("sent", 0) + by.get("dead", 0) == total and received.value >= by.get("sent", 0)
+        return done
 
-        wait_for(done, args.timeout, "the last alert", 1.0)
+    try:
+        wait_for(lambda: app.control.ping(timeout=0.5), 120, "the worker")
+        t0 = time.time()
+        dispatch_due_feeds.delay()  # the burst: every feed is due, every item is new
+        wait_for(all_alerted(n * ITEMS, "matched_all_s"), args.timeout, "the last alert", 1.0)
         t_end = time.time()
         sample_rss()
+
+        # The live phase: new feeds, polled by the beat every live_interval seconds.
+        (tmp / "feeds.yaml").write_text(yaml.safe_dump({"feeds": burst_feeds + [
+            {"url": f"http://127.0.0.1:{live_port}/live/{i}.xml", "name": f"Live {i}",
+             "interval": args.live_interval} for i in range(live_feeds)]}))
+        beat = subprocess.Popen([sys.executable, "-m", "monitor.cli", "--config", str(cfg), "beat"], cwd=tmp,
+                                env=env, stdout=open(tmp / "beat.log", "wb"), stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        live_start.value = time.time() + 3  # the beat's first polls find empty feeds
+        live_stop.value = live_start.value + live_seconds
+        time.sleep(max(0.0, live_stop.value - time.time()))
+        wait_for(all_alerted(n * ITEMS + live_total), args.timeout, "the last live alert", 1.0)
+        sample_rss()
     finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        try:
-            worker.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
+        for proc in (beat, worker):
+            if proc is None:
+                continue
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
         hook_server.terminate()
         hook_server.join(30)
         feed_server.terminate()
+        live_server.terminate()
 
     counts = store.counts()  # once, after the run
     lines = (tmp / "alerts.txt").read_text().split("\n") if (tmp / "alerts.txt").exists() else []
-    alerts = [(float(t), int(i), int(j)) for t, i, j in (ln.split() for ln in lines if ln)]
+    everything = [(float(t), int(i), int(j)) for t, i, j in (ln.split() for ln in lines if ln)]
+    alerts = [a for a in everything if a[1] < LIVE_BASE]  # the burst's
+    live = [(t, i - LIVE_BASE, j) for t, i, j in everything if i >= LIVE_BASE]
     last = max(t for t, _, _ in alerts)
-    keys = [(i, j) for _, i, j in alerts]
+    keys = [(i, j) for _, i, j in everything]  # both phases: no alert may come twice
+    burst_keys = {(i, j) for _, i, j in alerts}
     # when each article was stored (the poll that found it), by its feed and item number
     from sqlmodel import Session, select
 
@@ -221,23 +348,35 @@ def main() -> None:
             m = LINK.search(url.encode())
             if m:
                 stored_at[(int(m.group(1)), int(m.group(2)))] = fetched.timestamp() if fetched.tzinfo \
-                    else fetched.replace(tzinfo=__import__("datetime").timezone.utc).timestamp()
-    arrival = [t - t0 for t, _, _ in alerts]
+                    else fetched.replace(tzinfo=timezone.utc).timestamp()
+    waited = [t - t0 for t, _, _ in alerts]
     poll_to_alert = [t - stored_at[(i, j)] for t, i, j in alerts if (i, j) in stored_at]
+    live_waited = [t - arrival(live_start.value, live_feeds, live_rate, i, j) for t, i, j in live]
+    live_poll_to_alert = [t - stored_at[(LIVE_BASE + i, j)] for t, i, j in live if (LIVE_BASE + i, j) in stored_at]
     elapsed = last - t0
+    live_goal = 2 + args.live_interval
     results.update({
-        "matches": counts["matches"], "alerts_received": len(alerts), "alerts_distinct": len(set(keys)),
+        "matches": counts["matches"], "alerts_received": len(alerts), "alerts_distinct": len(burst_keys),
         "duplicates": len(keys) - len(set(keys)), "deliveries_sent": counts["deliveries_sent"],
         "deliveries_dead": counts["deliveries_dead"],
         "seconds": round(elapsed, 2), "articles_per_s": round(n * ITEMS / elapsed, 1),
         "alerts_per_s": round(len(alerts) / elapsed, 1),
-        "arrival_to_alert_median_s": round(percentile(arrival, 0.5), 2),
-        "arrival_to_alert_p99_s": round(percentile(arrival, 0.99), 2),
+        "arrival_to_alert_median_s": round(percentile(waited, 0.5), 2),
+        "arrival_to_alert_p99_s": round(percentile(waited, 0.99), 2),
         "poll_to_alert_median_s": round(percentile(poll_to_alert, 0.5), 2),
         "poll_to_alert_p99_s": round(percentile(poll_to_alert, 0.99), 2),
-        "peak_rss_mb": rss,
         "wall_s_until_all_recorded": round(t_end - t0, 2),
         "poll_match_articles_per_s": round(n * ITEMS / results["matched_all_s"], 1),
+        "live_feeds": live_feeds, "live_rate": live_rate, "live_seconds": live_seconds,
+        "live_interval_s": args.live_interval, "live_articles": live_total, "live_alerts": len(live),
+        "live_arrival_to_alert_median_s": round(percentile(live_waited, 0.5), 2),
+        "live_arrival_to_alert_p99_s": round(percentile(live_waited, 0.99), 2),
+        "live_arrival_to_alert_max_s": round(max(live_waited, default=float("nan")), 2),
+        "live_poll_to_alert_median_s": round(percentile(live_poll_to_alert, 0.5), 2),
+        "live_poll_to_alert_p99_s": round(percentile(live_poll_to_alert, 0.99), 2),
+        "live_goal_s": live_goal,
+        "live_p99_within_goal": percentile(live_waited, 0.99) < live_goal,
+        "peak_rss_mb": rss,
     })
     store.close()
     with app.connection_for_write() as conn:  # drop anything of this run left queued
@@ -253,12 +392,19 @@ def main() -> None:
     print(f"end to end:        {results['articles_per_s']:>9.1f} articles/s  ({results['seconds']} s to the last "
           f"alert; goal >= 1000/s)")
     print(f"alerts:            {results['alerts_received']} received, {results['alerts_distinct']} distinct, "
-          f"{results['duplicates']} duplicates, {results['alerts_per_s']}/s")
+          f"{results['alerts_per_s']}/s; {results['duplicates']} duplicates in both phases")
     print(f"arrival -> alert:  median {results['arrival_to_alert_median_s']} s, p99 "
           f"{results['arrival_to_alert_p99_s']} s (burst: mostly queueing)")
     print(f"poll + match:      {n * ITEMS / results['matched_all_s']:>9.1f} articles/s (all stored and matched "
           f"after {results['matched_all_s']} s; the rest of the time is sending)")
     print(f"poll -> alert:     median {results['poll_to_alert_median_s']} s, p99 {results['poll_to_alert_p99_s']} s")
+    print(f"live: {live_feeds} feeds polled every {args.live_interval} s, {live_total} new articles at "
+          f"{live_rate:g}/s for {live_seconds:g} s, {len(live)} alerts")
+    print(f"arrival -> alert:  median {results['live_arrival_to_alert_median_s']} s, p99 "
+          f"{results['live_arrival_to_alert_p99_s']} s, max {results['live_arrival_to_alert_max_s']} s "
+          f"(goal p99 < {live_goal} s: 2 s + the poll interval)")
+    print(f"poll -> alert:     median {results['live_poll_to_alert_median_s']} s, p99 "
+          f"{results['live_poll_to_alert_p99_s']} s")
     print("peak RSS (MB):     " + ", ".join(f"{k} {v}" for k, v in rss.items()))
     print(json.dumps(results))
 

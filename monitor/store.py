@@ -487,13 +487,17 @@ class Store:
             return ids
 
     def claim_due_feeds(self, now: datetime | None = None, *, limit: int = 1000,
-                        jitter: float = 0.1, rng: random.Random | None = None) -> list[int]:
+                        jitter: float = 0.1, early: float = 0.0, rng: random.Random | None = None) -> list[int]:
         """Feeds due for a poll, each claimed by moving its next poll forward.
 
         The claim is a conditional UPDATE on the old ``next_poll_at``, so two
-        schedulers running by mistake never both poll the same feed. The next
-        poll lands at the feed's interval ± ``jitter`` (a fraction), so feeds
-        added together drift apart instead of hitting the workers in waves.
+        schedulers running by mistake never both poll the same feed. A feed's
+        interval is the longest it goes unpolled: the next poll is due up to
+        ``jitter`` (a fraction of the interval) sooner, so feeds added together
+        drift apart instead of hitting the workers in waves, and ``early``
+        seconds sooner still (at most half the interval): the scheduler only
+        looks every so often (its tick), and a feed found due up to a tick late
+        is then still polled within its interval.
         """
         now = now or utcnow()
         rng = rng or random
@@ -505,7 +509,8 @@ class Store:
                 .order_by(Feed.next_poll_at)
                 .limit(limit)
             ).all()
-            plan = [(fid, old, now + timedelta(seconds=interval * (1 + rng.uniform(-jitter, jitter))))
+            plan = [(fid, old, now + timedelta(seconds=interval * (1 - rng.uniform(0, jitter))
+                                               - min(early, interval / 2)))
                     for fid, old, interval in due]
             if plan:
                 # All claims in one executemany; when its row count says another

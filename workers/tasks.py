@@ -79,7 +79,8 @@ def dispatch_due_feeds() -> int:
     # Claim in pages until nothing is due: 100,000 feeds at a 5-minute interval
     # is ~3,300 per 10-second tick, and a page bounds the memory it takes.
     while total < MAX_DISPATCH_PER_TICK:
-        due = svc.store.claim_due_feeds(limit=DISPATCH_PAGE)
+        # Due a tick early, so a feed found due at the next tick is still polled within its interval.
+        due = svc.store.claim_due_feeds(limit=DISPATCH_PAGE, early=settings().poll_tick)
         for i in range(0, len(due), POLL_BATCH):
             # A poll that waited longer than the tick is stale: the next tick re-dispatches
             # what is due then, so an expired batch is never a lost poll for long.
