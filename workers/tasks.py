@@ -22,6 +22,7 @@ log = logging.getLogger("monitor")
 MATCH_BATCH = 200  # article ids per match task: one task per poll, bounded
 POLL_BATCH = 20  # feeds per poll task, fetched concurrently
 DISPATCH_PAGE = 1000
+DISPATCH_LATENCY = 1.0  # seconds allowed for a dispatch and its polls to reach a worker under load
 # Deliveries per deliver message (all of one channel), sent DELIVER_THREADS at a
 # time; a send gets DELIVER_TIMEOUT s, and no new wave starts after DELIVER_BUDGET s,
 # so a batch ends well within the deliver queue's soft time limit (60 s) and a
@@ -79,8 +80,9 @@ def dispatch_due_feeds() -> int:
     # Claim in pages until nothing is due: 100,000 feeds at a 5-minute interval
     # is ~3,300 per 10-second tick, and a page bounds the memory it takes.
     while total < MAX_DISPATCH_PER_TICK:
-        # Due a tick early, so a feed found due at the next tick is still polled within its interval.
-        due = svc.store.claim_due_feeds(limit=DISPATCH_PAGE, early=settings().poll_tick)
+        # Due a tick early, so a feed found due at the next tick is still polled within its
+        # interval; and a second more for this task and the polls to reach a worker.
+        due = svc.store.claim_due_feeds(limit=DISPATCH_PAGE, early=settings().poll_tick + DISPATCH_LATENCY)
         for i in range(0, len(due), POLL_BATCH):
             # A poll that waited longer than the tick is stale: the next tick re-dispatches
             # what is due then, so an expired batch is never a lost poll for long.
