@@ -93,25 +93,29 @@ def make_feed(i: int) -> bytes:
 def _serve(port: int, n: int, ready) -> None:
     bodies = {f"/feed/{i}.xml".encode(): make_feed(i) for i in range(n)}
     etags = {p: f'"{hash(b) & 0xffffffff:x}"'.encode() for p, b in bodies.items()}
+    serve_feeds(lambda path: (bodies.get(path), etags.get(path)), port, ready)
 
+
+def serve_feeds(feed, port: int, ready) -> None:
+    """Serve feeds over keep-alive HTTP/1.1 on a loopback port, with ETags and 304s.
+
+    ``feed(path)`` gives (body, etag) of the feed at that path, or (None, None) for a 404.
+    """
     async def handle(reader, writer):
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
                 lines = head.split(b"\r\n")
-                path = lines[0].split(b" ")[1]
-                inm = None
-                for line in lines[1:]:
-                    if line.lower().startswith(b"if-none-match:"):
-                        inm = line.split(b":", 1)[1].strip()
-                body = bodies.get(path)
+                inm = next((ln.split(b":", 1)[1].strip() for ln in lines[1:]
+                            if ln.lower().startswith(b"if-none-match:")), None)
+                body, etag = feed(lines[0].split(b" ")[1])
                 if body is None:
                     writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
-                elif inm == etags[path]:
-                    writer.write(b"HTTP/1.1 304 Not Modified\r\nETag: " + etags[path] + b"\r\n\r\n")
+                elif inm == etag:
+                    writer.write(b"HTTP/1.1 304 Not Modified\r\nETag: " + etag + b"\r\n\r\n")
                 else:
                     writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml; charset=utf-8\r\n"
-                                 b"ETag: " + etags[path] + b"\r\nContent-Length: "
+                                 b"ETag: " + etag + b"\r\nContent-Length: "
                                  + str(len(body)).encode() + b"\r\n\r\n" + body)
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):

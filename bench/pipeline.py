@@ -47,7 +47,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from feeds import ITEMS, BenchServices, _serve, free_port, peak_rss, serve_forever, wait_for  # noqa: E402  (bench/feeds.py)
+from feeds import (ITEMS, BenchServices, _serve, free_port, peak_rss, serve_feeds, serve_forever,  # noqa: E402
+                   wait_for)  # (bench/feeds.py)
 
 LINK = re.compile(rb"news\d+\.example\.org/(\d+)/(\d+)")
 
@@ -138,32 +139,11 @@ def _serve_live(port: int, feeds: int, rate: float, start, stop, ready) -> None:
                f"<language>{lang}</language>{''.join(shown)}</channel></rss>").encode()
         return xml, f'"{last}"'.encode()
 
-    async def handle(reader, writer):
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                lines = head.split(b"\r\n")
-                path = lines[0].split(b" ")[1]
-                inm = next((ln.split(b":", 1)[1].strip() for ln in lines[1:]
-                            if ln.lower().startswith(b"if-none-match:")), None)
-                m = re.fullmatch(rb"/live/(\d+)\.xml", path)
-                if m is None or int(m.group(1)) >= feeds:
-                    writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
-                else:
-                    xml, etag = body(int(m.group(1)))
-                    if inm == etag:
-                        writer.write(b"HTTP/1.1 304 Not Modified\r\nETag: " + etag + b"\r\n\r\n")
-                    else:
-                        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml; charset=utf-8\r\n"
-                                     b"ETag: " + etag + b"\r\nContent-Length: " + str(len(xml)).encode()
-                                     + b"\r\n\r\n" + xml)
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
+    def feed(path: bytes) -> tuple[bytes | None, bytes | None]:
+        m = re.fullmatch(rb"/live/(\d+)\.xml", path)
+        return body(int(m.group(1))) if m and int(m.group(1)) < feeds else (None, None)
 
-    serve_forever(handle, port, ready)
+    serve_feeds(feed, port, ready)
 
 
 # -- measuring ---------------------------------------------------------------------
