@@ -701,6 +701,36 @@ def test_a_message_that_kills_its_worker_is_dead_lettered(own_redis, deployment,
     assert hook.posts == []
 
 
+def test_a_match_killed_at_its_hard_time_limit_is_counted_and_dead_lettered(own_redis, deployment, feeds, hooks, db):
+    """Celery kills a task past its hard time limit and acknowledges its message; it must still be counted."""
+    hook = hooks()
+    url = feeds.add("hangs", 1)
+    dep = deployment(db=db, broker=own_redis.url, feed_urls=[url], channels={"hook": hook.url})
+    store = dep.store()
+    from celery.exceptions import TimeLimitExceeded
+
+    from monitor.config import load_feeds
+    from monitor.feedparse import parse_feed
+
+    store.sync_feeds(load_feeds(dep.tmp / "feeds.yaml"), default_interval=900)
+    [aid] = store.record_poll(store.feed_id(url), status=200, articles=parse_feed(rss("hangs", 1), url=url).articles)
+    # Three deliveries of this message started (each noted) and were killed at the limit.
+    for _ in range(3):
+        store.note_attempt("match:hanging-message:0", "match")
+    from workers import configure
+    from workers.tasks import match_articles
+
+    configure(dep.settings())
+    # What the worker's main process does after killing the child at the hard time limit,
+    # before acknowledging the message.
+    match_articles.on_failure(TimeLimitExceeded(150), "hanging-message", ([aid],), {}, None)
+    dep.worker(1)
+    wait_for(lambda: store.dead_letters(), 30, what="the dead letter")
+    [dl] = store.dead_letters()
+    assert dl.item_id == aid and "never finished" in dl.reason
+    assert hook.posts == []
+
+
 def test_two_beat_processes_poll_each_feed_once_per_interval(own_redis, deployment, feeds, hooks, db):
     hook = hooks()
     url = feeds.add("two-beats", 1)

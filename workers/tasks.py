@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta, timezone
 
-from celery.exceptions import SoftTimeLimitExceeded
+from celery import Task
+from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -125,13 +126,27 @@ def _split(ids: list[int], why: str) -> None:
         match_articles.apply_async((part,))
 
 
-@app.task(name="monitor.match_articles", bind=True, max_retries=None)
+class _CountedTask(Task):
+    """A task whose message, when its process is killed at the hard time limit, comes back under its id."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        # Celery calls this in the worker's main process after killing the child at the
+        # hard time limit, then acknowledges the message (task_acks_on_failure_or_timeout).
+        # Queued again under the same id, its delivery count (note_attempt) grows as after
+        # a crash: a batch is split and a hanging article dead-lettered, where the sweeper
+        # would have queued it as new work, counted from zero, every sweep forever.
+        if isinstance(exc, TimeLimitExceeded):
+            log.error("%s %s killed at its hard time limit; queued again to be counted", self.name, task_id)
+            self.apply_async(args, kwargs, task_id=task_id)
+
+
+@app.task(name="monitor.match_articles", bind=True, max_retries=None, base=_CountedTask)
 def match_articles(self, article_ids: list[int], failures: int = 0) -> int:
     """Match a batch; a batch that fails is split, a single article that keeps failing is dead-lettered.
 
     ``failures`` counts the times this work raised; the store counts the times
     this very message was delivered, which catches work that kills its process
-    (a crash, memory exhausted): after ``MONITOR_POISON_MAX_DELIVERIES`` of either
+    (a crash, memory exhausted, the hard time limit): after ``MONITOR_POISON_MAX_DELIVERIES`` of either
     the article gets a dead-letter record with the reason and is never queued again.
     """
     svc, cfg = services(), settings()
