@@ -7,13 +7,18 @@ reads simplemma's packaged dictionaries once).
 How it works. Every field of a document is turned into its *stream*: its
 folded words (see :mod:`monitor.text`) joined by single spaces, with a space
 at each end. Every distinct term of every rule, keyword, query term and
-entity alias alike, is one key of a single Aho-Corasick automaton
-(pyahocorasick) over that stream: ``" royaume uni "`` for a phrase,
-``" ukrain"`` for a prefix. One scan of the stream finds every occurrence
-of every term at once, so the cost per article does not grow with the
-number of rules; only the rules whose (non-negated) terms occurred are then
-evaluated, and only the hits of rules that matched are mapped back to
-character offsets of the original text.
+entity alias alike, is one key of an Aho-Corasick automaton (pyahocorasick)
+over that stream: ``" royaume uni "`` for a phrase, ``" ukrain"`` for a
+prefix. One scan of the stream finds every occurrence of every term that can
+bring a rule into play (a key one of which a rule needs), so the cost per
+article hardly grows with the number of rules; only the rules whose keys
+occurred are then evaluated, and only the hits of rules that matched are
+mapped back to character offsets of the original text. The other keys
+(negated terms, the names of an entity a rule only needs besides a rarer
+term, exclusions) are in a second automaton, whose scan only an article
+bringing such a rule into play pays for: common names like "Ukraine" or
+"Canada" occur in most articles, and recording their every occurrence for
+nothing was a good part of the cost at 10,000 rules.
 
 For the common case (Latin-script text) the stream is built with a handful
 of C-level string operations; other text goes through
@@ -321,7 +326,7 @@ Occ = tuple[int, int, int]
 class _Run:
     """The state of matching one document."""
 
-    __slots__ = ("m", "fields", "ends", "keys", "by_key", "atom_occ", "language")
+    __slots__ = ("m", "fields", "ends", "keys", "by_key", "atom_occ", "language", "side_scanned")
 
     def __init__(self, matcher: Matcher, fields: list[_Field], ends: list[dict[int, list[int]]],
                  keys: set[int], language: str | None = None):
@@ -329,6 +334,35 @@ class _Run:
         self.language = language
         self.by_key: dict[int, list[Occ]] = {}
         self.atom_occ: dict[int, list[Occ]] = {}
+        self.side_scanned = matcher._side is None
+
+    def scan_side(self) -> None:
+        """Add the occurrences of the keys that trigger no rule (see the module docstring)."""
+        self.side_scanned = True
+        side = self.m._side
+        for fld, found in zip(self.fields, self.ends):
+            for end, kid in side.iter(fld.stream):
+                at = found.get(kid)
+                if at is None:
+                    found[kid] = [end]
+                    self.keys.add(kid)
+                else:
+                    at.append(end)
+
+    def has(self, key: int) -> bool:
+        """Whether automaton key ``key`` occurred."""
+        if key in self.keys:
+            return True
+        if not self.side_scanned and key in self.m._side_keys:
+            self.scan_side()
+            return key in self.keys
+        return False
+
+    def found_keys(self) -> set[int]:
+        """Every key that occurred."""
+        if not self.side_scanned:
+            self.scan_side()
+        return self.keys
 
     def case_ok(self, alt: _Alt, occ: Occ) -> bool:
         f, cs, ce = occ
@@ -356,7 +390,7 @@ class _Run:
         got = self.by_key.get(key)
         if got is None:
             got = self.by_key[key] = []
-            if key in self.keys:
+            if self.has(key):
                 start = 2 - self.m._key_lengths[key]
                 prefix = self.m._patterns[key].prefix
                 for f, ends in enumerate(self.ends):
@@ -379,7 +413,7 @@ class _Run:
         alts = atom.alts
         if len(alts) > 2:  # an entity's many names: only those that occurred
             by_alt = self.m._alts_by_key[aid]
-            alts = [alt for key in self.keys & by_alt.keys() for alt in by_alt[key]]
+            alts = [alt for key in self.found_keys() & by_alt.keys() for alt in by_alt[key]]
         for alt in alts:
             found = self.key_occ(alt.key)
             if not found:
@@ -437,7 +471,7 @@ class _Run:
         """Whether atom ``aid`` occurs; without building its occurrences when it can."""
         atom = self.m._atoms[aid]
         if atom.field is None and not atom.entity and not atom.alts[0].case:
-            return atom.alts[0].key in self.keys
+            return self.has(atom.alts[0].key)
         return bool(self.occurrences(aid))
 
     def truth(self, p: tuple) -> bool:
@@ -494,8 +528,8 @@ class _Run:
 class Matcher:
     """Rules compiled for matching. Build with :func:`compile_rules`; never mutated."""
 
-    __slots__ = ("rules", "entities", "_compiled", "_automaton", "_patterns", "_key_lengths",
-                 "_atoms", "_triggers", "_probes", "_alts_by_key", "checker", "_simple")
+    __slots__ = ("rules", "entities", "_compiled", "_automaton", "_side", "_side_keys", "_patterns",
+                 "_key_lengths", "_atoms", "_triggers", "_probes", "_alts_by_key", "checker", "_simple")
 
     def __init__(self, rules: Iterable[Rule], entities: EntityCatalog | None = None,
                  checker: EntityChecker | None = None):
@@ -531,11 +565,17 @@ class Matcher:
                 triggers.setdefault(key, set()).add(r)
         self._triggers = {k: tuple(sorted(v)) for k, v in triggers.items()}
         self._simple = [self._simple_form(comp.program) for comp in self._compiled]
+        # The keys that trigger rules, scanned in every article; the others only when a
+        # rule in play needs one of them (see the module docstring).
         self._automaton = ahocorasick.Automaton()
+        side = ahocorasick.Automaton()
         for s, kid in builder.keys.items():
-            self._automaton.add_word(s, kid)
-        if builder.keys:
-            self._automaton.make_automaton()
+            (self._automaton if kid in self._triggers else side).add_word(s, kid)
+        self._side_keys = frozenset(kid for kid in builder.keys.values() if kid not in self._triggers)
+        self._side = side if self._side_keys else None
+        for automaton in (self._automaton, self._side):
+            if automaton is not None and len(automaton):
+                automaton.make_automaton()
 
     def _simple_form(self, program: tuple) -> tuple[tuple[int, int], ...] | None:
         """(key, term index) of each term when ``program`` is one plain term or an OR of them
@@ -555,12 +595,13 @@ class Matcher:
         return f"<Matcher {len(self.rules)} rules, {len(self._patterns)} distinct terms>"
 
     def _scan(self, doc: Document) -> tuple[list[_Field], list[dict[int, list[int]]]]:
-        """Each field's stream, and per field where (at which end offsets) each key occurred."""
+        """Each field's stream, and per field where (at which end offsets) each key that
+        triggers rules occurred."""
         fields = [_Field(getattr(doc, name) or "") for name in FIELDS]
         ends: list[dict[int, list[int]]] = []
         for fld in fields:
             found: dict[int, list[int]] = {}
-            if self._patterns:
+            if self._triggers:
                 for end, kid in self._automaton.iter(fld.stream):
                     at = found.get(kid)
                     if at is None:
@@ -588,13 +629,12 @@ class Matcher:
         """
         fields, ends = self._scan(doc)
         keys = ends[0].keys() | ends[1].keys()
+        if not keys:
+            return []
         touched: set[int] = set()
         triggers = self._triggers
         for kid in keys:
-            if kid in triggers:
-                touched.update(triggers[kid])
-        if not touched:
-            return []
+            touched.update(triggers[kid])
         run = _Run(self, fields, ends, keys, doc.language)
         matched = []
         wanted: list[dict[tuple[int, int], tuple[int, int] | None]] = [{} for _ in fields]
@@ -604,6 +644,7 @@ class Matcher:
                 continue
             simple = self._simple[r]
             if simple is not None:
+                # Each of its keys triggers it, so none waits in the side automaton.
                 found = [(*o, t) for key, t in simple if key in keys for o in run.key_occ(key)]
                 if not found:
                     continue
