@@ -50,13 +50,13 @@ FIELDS = ("title", "text")
 class _Field:
     """One field of a document: its stream, and how to map stream spans back to it."""
 
-    __slots__ = ("text", "stream", "tokens", "_aligned", "_starts", "_raw", "_cased")
+    __slots__ = ("text", "stream", "tokens", "_aligned", "_kept", "_raw", "_cased")
 
     def __init__(self, text: str):
         self.text = text
         self.tokens: list[tuple[int, int]] | None = None  # exact path: every token's offsets
         self._aligned: bytes | None = None  # fast path: the folded text, same length as ``text``
-        self._starts = None  # fast path: where each token starts, once a span is mapped
+        self._kept = None  # fast path: where each character of the stream is in the text, once asked
         self._raw: bytes | None = None
         self._cased: str | None = None
         folded = fold_fast(text)
@@ -89,11 +89,6 @@ class _Field:
     def _indexes(self, pairs: list[tuple[int, int]]) -> tuple[list[int], list[int]]:
         """Index of the first and of the last token of each stream span."""
         stream = self.stream
-        if len(pairs) > 8 and self._raw is not None:  # many spans: from where the blanks are, at once
-            blanks = np.flatnonzero(np.frombuffer(stream.encode("ascii"), np.uint8) == 32)
-            at = np.array(pairs, np.int64).reshape(-1, 2)
-            return ((np.searchsorted(blanks, at[:, 0]) - 1).tolist(),
-                    (np.searchsorted(blanks, at[:, 1]) - 1).tolist())
         firsts, lasts, k, pos = [], [], -1, 0  # counting blanks from one span to the next
         for cstart, cend in pairs:
             if cstart < pos:
@@ -106,21 +101,21 @@ class _Field:
 
     def spans(self, pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
         """Character offsets in the original text of the stream spans ``[cstart, cend)``."""
-        firsts, lasts = self._indexes(pairs)
         if self.tokens is not None:
+            firsts, lasts = self._indexes(pairs)
             return [(self.tokens[f][0], self.tokens[last][1]) for f, last in zip(firsts, lasts)]
-        if self._starts is None:
-            # Where each token starts in the text: the non-blanks after a blank of the
-            # aligned text, with a few vector operations instead of a loop over words;
-            # once per field, however many spans (and entity checks) ask.
+        if self._kept is None:
+            # The stream is the aligned text less its leading blanks and every blank that
+            # follows a blank: its character i + 1 is the text's character kept[i]. A few
+            # vector operations, once per field however many spans (and entity checks) ask.
             blank = np.frombuffer(b" " + self._aligned, np.uint8) == 32
-            self._starts = np.flatnonzero(blank[:-1] & ~blank[1:])
-        starts, stream, out = self._starts, self.stream, []
-        for (cstart, cend), first, last in zip(pairs, firsts, lasts):
-            # The last token ends as far after its start as it does in the stream.
-            last_start = cstart if last == first else stream.rindex(" ", cstart, cend) + 1
-            out.append((int(starts[first]), int(starts[last]) + cend - last_start))
-        return out
+            self._kept = np.flatnonzero(~(blank[1:] & blank[:-1]))
+        # A span starts at its first character and ends after its last, at cend - 1.
+        kept = self._kept
+        if len(pairs) <= 8:
+            return [(kept.item(cstart - 1), kept.item(cend - 2) + 1) for cstart, cend in pairs]
+        at = np.array(pairs, np.int64).reshape(-1, 2)
+        return list(zip(kept[at[:, 0] - 1].tolist(), (kept[at[:, 1] - 2] + 1).tolist()))
 
 
 def stream_of(text: str) -> str:
