@@ -106,10 +106,11 @@ class _Field:
             return [(self.tokens[f][0], self.tokens[last][1]) for f, last in zip(firsts, lasts)]
         if self._kept is None:
             # The stream is the aligned text less its leading blanks and every blank that
-            # follows a blank: its character i + 1 is the text's character kept[i]. A few
-            # vector operations, once per field however many spans (and entity checks) ask.
-            blank = np.frombuffer(b" " + self._aligned, np.uint8) == 32
-            self._kept = np.flatnonzero(~(blank[1:] & blank[:-1]))
+            # follows a blank: its character i + 1 is the text's character kept[i], the i-th
+            # that is not a blank or follows one that is not. A few vector operations, once
+            # per field however many spans (and entity checks) ask.
+            solid = np.frombuffer(b" " + self._aligned, np.uint8) != 32
+            self._kept = (solid[1:] | solid[:-1]).nonzero()[0]
         # A span starts at its first character and ends after its last, at cend - 1.
         kept = self._kept
         if len(pairs) <= 8:
@@ -482,12 +483,13 @@ class _Run:
             return not self.truth(p[1])
         return self.evaluate(p)[0]
 
-    def evaluate(self, p: tuple) -> tuple[bool, list[tuple[int, int, int, int]]]:
-        """Whether program ``p`` holds, and the occurrences that make it hold."""
+    def evaluate(self, p: tuple) -> tuple[bool, list[tuple[Occ, int]]]:
+        """Whether program ``p`` holds, and the occurrences that make it hold, each with
+        the index of its term."""
         kind = p[0]
         if kind == "atom":
             occ = self.occurrences(p[1])
-            return bool(occ), [(*o, p[2]) for o in occ]
+            return bool(occ), [(o, p[2]) for o in occ]
         if kind == "and":
             hits = []
             for sub in p[1]:
@@ -516,7 +518,7 @@ class _Run:
                 if a[0] == b[0] and 0 <= self.gap(a, b) <= distance:
                     used_l.add(a)
                     used_r.add(b)
-        hits = [(*o, left[2]) for o in sorted(used_l)] + [(*o, right[2]) for o in sorted(used_r)]
+        hits = [(o, left[2]) for o in sorted(used_l)] + [(o, right[2]) for o in sorted(used_r)]
         return bool(hits), hits
 
 
@@ -524,7 +526,8 @@ class Matcher:
     """Rules compiled for matching. Build with :func:`compile_rules`; never mutated."""
 
     __slots__ = ("rules", "entities", "_compiled", "_automaton", "_side", "_side_keys", "_patterns",
-                 "_key_lengths", "_atoms", "_triggers", "_probes", "_alts_by_key", "checker", "_simple")
+                 "_key_lengths", "_atoms", "_triggers", "_probes", "_alts_by_key", "checker", "_simple",
+                 "_filtered")
 
     def __init__(self, rules: Iterable[Rule], entities: EntityCatalog | None = None,
                  checker: EntityChecker | None = None):
@@ -560,6 +563,7 @@ class Matcher:
                 triggers.setdefault(key, set()).add(r)
         self._triggers = {k: tuple(sorted(v)) for k, v in triggers.items()}
         self._simple = [self._simple_form(comp.program) for comp in self._compiled]
+        self._filtered = [bool(c.languages or c.feeds or c.feed_tags) for c in self._compiled]
         # The keys that trigger rules, scanned in every article; the others only when a
         # rule in play needs one of them (see the module docstring).
         self._automaton = ahocorasick.Automaton()
@@ -632,15 +636,16 @@ class Matcher:
             touched.update(triggers[kid])
         run = _Run(self, fields, ends, keys, doc.language)
         matched = []
-        wanted: list[dict[tuple[int, int], tuple[int, int] | None]] = [{} for _ in fields]
+        wanted: dict[Occ, tuple[str, int, int] | None] = {}  # every matched rule's hits
+        filtered, simple_forms, compiled = self._filtered, self._simple, self._compiled
         for r in sorted(touched):
-            comp = self._compiled[r]
-            if not comp.passes_filters(doc):
+            comp = compiled[r]
+            if filtered[r] and not comp.passes_filters(doc):
                 continue
-            simple = self._simple[r]
+            simple = simple_forms[r]
             if simple is not None:
                 # Each of its keys triggers it, so none waits in the side automaton.
-                found = [(*o, t) for key, t in simple if key in keys for o in run.key_occ(key)]
+                found = [(o, t) for key, t in simple if key in keys for o in run.key_occ(key)]
                 if not found:
                     continue
             else:
@@ -650,26 +655,26 @@ class Matcher:
                 if not ok or not found:
                     continue
             found.sort()
-            spans: dict[Occ, int] = {}
-            for f, start, end, t in found:
-                spans.setdefault((f, start, end), t)
+            spans: dict[Occ, int] = {}  # each distinct span with its first term
+            for o, t in found:
+                spans.setdefault(o, t)
             if len(spans) < comp.rule.min_mentions:
                 continue
-            for f, start, end in spans:
-                wanted[f][start, end] = None
+            wanted.update(spans)
             matched.append((comp, found, spans))
         # Stream spans to text offsets: once per field, for every rule's hits together.
-        for f, want in enumerate(wanted):
-            if want:
-                at = sorted(want)
-                want.update(zip(at, fields[f].spans(at)))
+        at = sorted(wanted)
+        for f, fld in enumerate(fields):
+            mine = [o for o in at if o[0] == f]
+            if mine:
+                wanted.update(zip(mine, ((FIELDS[f], *span) for span in fld.spans([o[1:] for o in mine]))))
         matches = []
         for comp, found, spans in matched:
-            terms = tuple(dict.fromkeys(comp.terms[t] for *_, t in found))
-            hits = tuple(Hit(FIELDS[f], *wanted[f][start, end], comp.terms[t])
-                         for (f, start, end), t in spans.items())
-            matches.append(Match(comp.rule.name, terms, hits, comp.rule.channels,
-                                 delivery=comp.rule.delivery, per_hour=comp.rule.per_hour))
+            words = comp.terms
+            terms = tuple(dict.fromkeys([words[t] for _, t in found]))
+            hits = tuple([Hit(*wanted[o], words[t]) for o, t in spans.items()])
+            rule = comp.rule
+            matches.append(Match(rule.name, terms, hits, rule.channels, rule.delivery, rule.per_hour))
         return matches
 
 
