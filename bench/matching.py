@@ -215,7 +215,8 @@ def main(argv=None) -> dict:
         matches = sum(len(matcher.match(d)) for d in docs) / len(docs)
 
         keys = ahocorasick.Automaton()
-        for i, key in enumerate(matcher._automaton.keys()):
+        engine_keys = [*matcher._automaton.keys(), *(matcher._side.keys() if matcher._side else ())]
+        for i, key in enumerate(engine_keys):
             keys.add_word(key, i)
         keys.make_automaton()
         floor = rate(lambda d: sum(1 for _ in keys.iter(d.title)) + sum(1 for _ in keys.iter(d.text)),

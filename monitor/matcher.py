@@ -7,13 +7,18 @@ reads simplemma's packaged dictionaries once).
 How it works. Every field of a document is turned into its *stream*: its
 folded words (see :mod:`monitor.text`) joined by single spaces, with a space
 at each end. Every distinct term of every rule, keyword, query term and
-entity alias alike, is one key of a single Aho-Corasick automaton
-(pyahocorasick) over that stream: ``" royaume uni "`` for a phrase,
-``" ukrain"`` for a prefix. One scan of the stream finds every occurrence
-of every term at once, so the cost per article does not grow with the
-number of rules; only the rules whose (non-negated) terms occurred are then
-evaluated, and only the hits of rules that matched are mapped back to
-character offsets of the original text.
+entity alias alike, is one key of an Aho-Corasick automaton (pyahocorasick)
+over that stream: ``" royaume uni "`` for a phrase, ``" ukrain"`` for a
+prefix. One scan of the stream finds every occurrence of every term that can
+bring a rule into play (a key one of which a rule needs), so the cost per
+article hardly grows with the number of rules; only the rules whose keys
+occurred are then evaluated, and only the hits of rules that matched are
+mapped back to character offsets of the original text. The other keys
+(negated terms, the names of an entity a rule only needs besides a rarer
+term, exclusions) are in a second automaton, whose scan only an article
+bringing such a rule into play pays for: common names like "Ukraine" or
+"Canada" occur in most articles, and recording their every occurrence for
+nothing was a good part of the cost at 10,000 rules.
 
 For the common case (Latin-script text) the stream is built with a handful
 of C-level string operations; other text goes through
@@ -45,13 +50,13 @@ FIELDS = ("title", "text")
 class _Field:
     """One field of a document: its stream, and how to map stream spans back to it."""
 
-    __slots__ = ("text", "stream", "tokens", "_aligned", "_starts", "_raw", "_cased")
+    __slots__ = ("text", "stream", "tokens", "_aligned", "_kept", "_raw", "_cased")
 
     def __init__(self, text: str):
         self.text = text
         self.tokens: list[tuple[int, int]] | None = None  # exact path: every token's offsets
         self._aligned: bytes | None = None  # fast path: the folded text, same length as ``text``
-        self._starts = None  # fast path: where each token starts, once a span is mapped
+        self._kept = None  # fast path: where each character of the stream is in the text, once asked
         self._raw: bytes | None = None
         self._cased: str | None = None
         folded = fold_fast(text)
@@ -84,11 +89,6 @@ class _Field:
     def _indexes(self, pairs: list[tuple[int, int]]) -> tuple[list[int], list[int]]:
         """Index of the first and of the last token of each stream span."""
         stream = self.stream
-        if len(pairs) > 8 and self._raw is not None:  # many spans: from where the blanks are, at once
-            blanks = np.flatnonzero(np.frombuffer(stream.encode("ascii"), np.uint8) == 32)
-            at = np.array(pairs, np.int64).reshape(-1, 2)
-            return ((np.searchsorted(blanks, at[:, 0]) - 1).tolist(),
-                    (np.searchsorted(blanks, at[:, 1]) - 1).tolist())
         firsts, lasts, k, pos = [], [], -1, 0  # counting blanks from one span to the next
         for cstart, cend in pairs:
             if cstart < pos:
@@ -101,21 +101,22 @@ class _Field:
 
     def spans(self, pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
         """Character offsets in the original text of the stream spans ``[cstart, cend)``."""
-        firsts, lasts = self._indexes(pairs)
         if self.tokens is not None:
+            firsts, lasts = self._indexes(pairs)
             return [(self.tokens[f][0], self.tokens[last][1]) for f, last in zip(firsts, lasts)]
-        if self._starts is None:
-            # Where each token starts in the text: the non-blanks after a blank of the
-            # aligned text, with a few vector operations instead of a loop over words;
-            # once per field, however many spans (and entity checks) ask.
-            blank = np.frombuffer(b" " + self._aligned, np.uint8) == 32
-            self._starts = np.flatnonzero(blank[:-1] & ~blank[1:])
-        starts, stream, out = self._starts, self.stream, []
-        for (cstart, cend), first, last in zip(pairs, firsts, lasts):
-            # The last token ends as far after its start as it does in the stream.
-            last_start = cstart if last == first else stream.rindex(" ", cstart, cend) + 1
-            out.append((int(starts[first]), int(starts[last]) + cend - last_start))
-        return out
+        if self._kept is None:
+            # The stream is the aligned text less its leading blanks and every blank that
+            # follows a blank: its character i + 1 is the text's character kept[i], the i-th
+            # that is not a blank or follows one that is not. A few vector operations, once
+            # per field however many spans (and entity checks) ask.
+            solid = np.frombuffer(b" " + self._aligned, np.uint8) != 32
+            self._kept = (solid[1:] | solid[:-1]).nonzero()[0]
+        # A span starts at its first character and ends after its last, at cend - 1.
+        kept = self._kept
+        if len(pairs) <= 8:
+            return [(kept.item(cstart - 1), kept.item(cend - 2) + 1) for cstart, cend in pairs]
+        at = np.array(pairs, np.int64).reshape(-1, 2)
+        return list(zip(kept[at[:, 0] - 1].tolist(), (kept[at[:, 1] - 2] + 1).tolist()))
 
 
 def stream_of(text: str) -> str:
@@ -321,7 +322,7 @@ Occ = tuple[int, int, int]
 class _Run:
     """The state of matching one document."""
 
-    __slots__ = ("m", "fields", "ends", "keys", "by_key", "atom_occ", "language")
+    __slots__ = ("m", "fields", "ends", "keys", "by_key", "atom_occ", "language", "side_scanned")
 
     def __init__(self, matcher: Matcher, fields: list[_Field], ends: list[dict[int, list[int]]],
                  keys: set[int], language: str | None = None):
@@ -329,6 +330,35 @@ class _Run:
         self.language = language
         self.by_key: dict[int, list[Occ]] = {}
         self.atom_occ: dict[int, list[Occ]] = {}
+        self.side_scanned = matcher._side is None
+
+    def scan_side(self) -> None:
+        """Add the occurrences of the keys that trigger no rule (see the module docstring)."""
+        self.side_scanned = True
+        side = self.m._side
+        for fld, found in zip(self.fields, self.ends):
+            for end, kid in side.iter(fld.stream):
+                at = found.get(kid)
+                if at is None:
+                    found[kid] = [end]
+                    self.keys.add(kid)
+                else:
+                    at.append(end)
+
+    def has(self, key: int) -> bool:
+        """Whether automaton key ``key`` occurred."""
+        if key in self.keys:
+            return True
+        if not self.side_scanned and key in self.m._side_keys:
+            self.scan_side()
+            return key in self.keys
+        return False
+
+    def found_keys(self) -> set[int]:
+        """Every key that occurred."""
+        if not self.side_scanned:
+            self.scan_side()
+        return self.keys
 
     def case_ok(self, alt: _Alt, occ: Occ) -> bool:
         f, cs, ce = occ
@@ -356,7 +386,7 @@ class _Run:
         got = self.by_key.get(key)
         if got is None:
             got = self.by_key[key] = []
-            if key in self.keys:
+            if self.has(key):
                 start = 2 - self.m._key_lengths[key]
                 prefix = self.m._patterns[key].prefix
                 for f, ends in enumerate(self.ends):
@@ -379,7 +409,7 @@ class _Run:
         alts = atom.alts
         if len(alts) > 2:  # an entity's many names: only those that occurred
             by_alt = self.m._alts_by_key[aid]
-            alts = [alt for key in self.keys & by_alt.keys() for alt in by_alt[key]]
+            alts = [alt for key in self.found_keys() & by_alt.keys() for alt in by_alt[key]]
         for alt in alts:
             found = self.key_occ(alt.key)
             if not found:
@@ -437,7 +467,7 @@ class _Run:
         """Whether atom ``aid`` occurs; without building its occurrences when it can."""
         atom = self.m._atoms[aid]
         if atom.field is None and not atom.entity and not atom.alts[0].case:
-            return atom.alts[0].key in self.keys
+            return self.has(atom.alts[0].key)
         return bool(self.occurrences(aid))
 
     def truth(self, p: tuple) -> bool:
@@ -453,12 +483,13 @@ class _Run:
             return not self.truth(p[1])
         return self.evaluate(p)[0]
 
-    def evaluate(self, p: tuple) -> tuple[bool, list[tuple[int, int, int, int]]]:
-        """Whether program ``p`` holds, and the occurrences that make it hold."""
+    def evaluate(self, p: tuple) -> tuple[bool, list[tuple[Occ, int]]]:
+        """Whether program ``p`` holds, and the occurrences that make it hold, each with
+        the index of its term."""
         kind = p[0]
         if kind == "atom":
             occ = self.occurrences(p[1])
-            return bool(occ), [(*o, p[2]) for o in occ]
+            return bool(occ), [(o, p[2]) for o in occ]
         if kind == "and":
             hits = []
             for sub in p[1]:
@@ -487,15 +518,16 @@ class _Run:
                 if a[0] == b[0] and 0 <= self.gap(a, b) <= distance:
                     used_l.add(a)
                     used_r.add(b)
-        hits = [(*o, left[2]) for o in sorted(used_l)] + [(*o, right[2]) for o in sorted(used_r)]
+        hits = [(o, left[2]) for o in sorted(used_l)] + [(o, right[2]) for o in sorted(used_r)]
         return bool(hits), hits
 
 
 class Matcher:
     """Rules compiled for matching. Build with :func:`compile_rules`; never mutated."""
 
-    __slots__ = ("rules", "entities", "_compiled", "_automaton", "_patterns", "_key_lengths",
-                 "_atoms", "_triggers", "_probes", "_alts_by_key", "checker", "_simple")
+    __slots__ = ("rules", "entities", "_compiled", "_automaton", "_side", "_side_keys", "_patterns",
+                 "_key_lengths", "_atoms", "_triggers", "_probes", "_alts_by_key", "checker", "_simple",
+                 "_filtered")
 
     def __init__(self, rules: Iterable[Rule], entities: EntityCatalog | None = None,
                  checker: EntityChecker | None = None):
@@ -531,11 +563,18 @@ class Matcher:
                 triggers.setdefault(key, set()).add(r)
         self._triggers = {k: tuple(sorted(v)) for k, v in triggers.items()}
         self._simple = [self._simple_form(comp.program) for comp in self._compiled]
+        self._filtered = [bool(c.languages or c.feeds or c.feed_tags) for c in self._compiled]
+        # The keys that trigger rules, scanned in every article; the others only when a
+        # rule in play needs one of them (see the module docstring).
         self._automaton = ahocorasick.Automaton()
+        side = ahocorasick.Automaton()
         for s, kid in builder.keys.items():
-            self._automaton.add_word(s, kid)
-        if builder.keys:
-            self._automaton.make_automaton()
+            (self._automaton if kid in self._triggers else side).add_word(s, kid)
+        self._side_keys = frozenset(kid for kid in builder.keys.values() if kid not in self._triggers)
+        self._side = side if self._side_keys else None
+        for automaton in (self._automaton, self._side):
+            if automaton is not None and len(automaton):
+                automaton.make_automaton()
 
     def _simple_form(self, program: tuple) -> tuple[tuple[int, int], ...] | None:
         """(key, term index) of each term when ``program`` is one plain term or an OR of them
@@ -555,12 +594,13 @@ class Matcher:
         return f"<Matcher {len(self.rules)} rules, {len(self._patterns)} distinct terms>"
 
     def _scan(self, doc: Document) -> tuple[list[_Field], list[dict[int, list[int]]]]:
-        """Each field's stream, and per field where (at which end offsets) each key occurred."""
+        """Each field's stream, and per field where (at which end offsets) each key that
+        triggers rules occurred."""
         fields = [_Field(getattr(doc, name) or "") for name in FIELDS]
         ends: list[dict[int, list[int]]] = []
         for fld in fields:
             found: dict[int, list[int]] = {}
-            if self._patterns:
+            if self._triggers:
                 for end, kid in self._automaton.iter(fld.stream):
                     at = found.get(kid)
                     if at is None:
@@ -588,23 +628,24 @@ class Matcher:
         """
         fields, ends = self._scan(doc)
         keys = ends[0].keys() | ends[1].keys()
+        if not keys:
+            return []
         touched: set[int] = set()
         triggers = self._triggers
         for kid in keys:
-            if kid in triggers:
-                touched.update(triggers[kid])
-        if not touched:
-            return []
+            touched.update(triggers[kid])
         run = _Run(self, fields, ends, keys, doc.language)
         matched = []
-        wanted: list[dict[tuple[int, int], tuple[int, int] | None]] = [{} for _ in fields]
+        wanted: dict[Occ, tuple[str, int, int] | None] = {}  # every matched rule's hits
+        filtered, simple_forms, compiled = self._filtered, self._simple, self._compiled
         for r in sorted(touched):
-            comp = self._compiled[r]
-            if not comp.passes_filters(doc):
+            comp = compiled[r]
+            if filtered[r] and not comp.passes_filters(doc):
                 continue
-            simple = self._simple[r]
+            simple = simple_forms[r]
             if simple is not None:
-                found = [(*o, t) for key, t in simple if key in keys for o in run.key_occ(key)]
+                # Each of its keys triggers it, so none waits in the side automaton.
+                found = [(o, t) for key, t in simple if key in keys for o in run.key_occ(key)]
                 if not found:
                     continue
             else:
@@ -614,26 +655,26 @@ class Matcher:
                 if not ok or not found:
                     continue
             found.sort()
-            spans: dict[Occ, int] = {}
-            for f, start, end, t in found:
-                spans.setdefault((f, start, end), t)
+            spans: dict[Occ, int] = {}  # each distinct span with its first term
+            for o, t in found:
+                spans.setdefault(o, t)
             if len(spans) < comp.rule.min_mentions:
                 continue
-            for f, start, end in spans:
-                wanted[f][start, end] = None
+            wanted.update(spans)
             matched.append((comp, found, spans))
         # Stream spans to text offsets: once per field, for every rule's hits together.
-        for f, want in enumerate(wanted):
-            if want:
-                at = sorted(want)
-                want.update(zip(at, fields[f].spans(at)))
+        at = sorted(wanted)
+        for f, fld in enumerate(fields):
+            mine = [o for o in at if o[0] == f]
+            if mine:
+                wanted.update(zip(mine, ((FIELDS[f], *span) for span in fld.spans([o[1:] for o in mine]))))
         matches = []
         for comp, found, spans in matched:
-            terms = tuple(dict.fromkeys(comp.terms[t] for *_, t in found))
-            hits = tuple(Hit(FIELDS[f], *wanted[f][start, end], comp.terms[t])
-                         for (f, start, end), t in spans.items())
-            matches.append(Match(comp.rule.name, terms, hits, comp.rule.channels,
-                                 delivery=comp.rule.delivery, per_hour=comp.rule.per_hour))
+            words = comp.terms
+            terms = tuple(dict.fromkeys([words[t] for _, t in found]))
+            hits = tuple([Hit(*wanted[o], words[t]) for o, t in spans.items()])
+            rule = comp.rule
+            matches.append(Match(rule.name, terms, hits, rule.channels, rule.delivery, rule.per_hour))
         return matches
 
 
