@@ -675,36 +675,12 @@ def test_a_poison_article_is_dead_lettered_and_the_batch_goes_on(own_redis, depl
     assert worker.poll() is None
 
 
-def test_a_message_that_kills_its_worker_is_dead_lettered(own_redis, deployment, feeds, hooks, db):
-    """A match message whose process dies every time (crash, out of memory) is counted per delivery."""
+@pytest.mark.parametrize("death", ["crash", "hard time limit"])
+def test_a_message_that_never_finishes_is_dead_lettered(own_redis, deployment, feeds, hooks, db, death):
+    """A match message whose process dies every time is counted per delivery: a crash or out of
+    memory (the message comes back), or a kill at the hard time limit (Celery acknowledges it)."""
     hook = hooks()
-    url = feeds.add("crash", 1)
-    dep = deployment(db=db, broker=own_redis.url, feed_urls=[url], channels={"hook": hook.url})
-    store = dep.store()
-    from monitor.config import load_feeds
-    from monitor.feedparse import parse_feed
-
-    store.sync_feeds(load_feeds(dep.tmp / "feeds.yaml"), default_interval=900)
-    [aid] = store.record_poll(store.feed_id(url), status=200, articles=parse_feed(rss("crash", 1), url=url).articles)
-    # Three deliveries of this very message already died with their process.
-    for _ in range(3):
-        store.note_attempt("match:crashing-message:0", "match")
-    from workers import configure
-    from workers.tasks import match_articles
-
-    configure(dep.settings())
-    match_articles.apply_async(([aid],), task_id="crashing-message")
-    dep.worker(1)
-    wait_for(lambda: store.dead_letters(), 30, what="the dead letter")
-    [dl] = store.dead_letters()
-    assert dl.item_id == aid and "never finished" in dl.reason
-    assert hook.posts == []
-
-
-def test_a_match_killed_at_its_hard_time_limit_is_counted_and_dead_lettered(own_redis, deployment, feeds, hooks, db):
-    """Celery kills a task past its hard time limit and acknowledges its message; it must still be counted."""
-    hook = hooks()
-    url = feeds.add("hangs", 1)
+    url = feeds.add("dies", 1)
     dep = deployment(db=db, broker=own_redis.url, feed_urls=[url], channels={"hook": hook.url})
     store = dep.store()
     from celery.exceptions import TimeLimitExceeded
@@ -713,17 +689,20 @@ def test_a_match_killed_at_its_hard_time_limit_is_counted_and_dead_lettered(own_
     from monitor.feedparse import parse_feed
 
     store.sync_feeds(load_feeds(dep.tmp / "feeds.yaml"), default_interval=900)
-    [aid] = store.record_poll(store.feed_id(url), status=200, articles=parse_feed(rss("hangs", 1), url=url).articles)
-    # Three deliveries of this message started (each noted) and were killed at the limit.
+    [aid] = store.record_poll(store.feed_id(url), status=200, articles=parse_feed(rss("dies", 1), url=url).articles)
+    # Three deliveries of this very message started (each noted) and died with their process.
     for _ in range(3):
-        store.note_attempt("match:hanging-message:0", "match")
+        store.note_attempt("match:dying-message:0", "match")
     from workers import configure
     from workers.tasks import match_articles
 
     configure(dep.settings())
-    # What the worker's main process does after killing the child at the hard time limit,
-    # before acknowledging the message.
-    match_articles.on_failure(TimeLimitExceeded(150), "hanging-message", ([aid],), {}, None)
+    if death == "crash":
+        match_articles.apply_async(([aid],), task_id="dying-message")
+    else:
+        # What the worker's main process does after killing the child at the hard time
+        # limit, before acknowledging the message.
+        match_articles.on_failure(TimeLimitExceeded(150), "dying-message", ([aid],), {}, None)
     dep.worker(1)
     wait_for(lambda: store.dead_letters(), 30, what="the dead letter")
     [dl] = store.dead_letters()
