@@ -6,12 +6,13 @@ state lives in the database (an outbox), the broker only carries ids.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from datetime import timedelta
 
 from celery import Celery
-from celery.signals import after_setup_logger
+from celery.signals import after_setup_logger, worker_process_init
 from kombu import Exchange, Queue
 from kombu.transport import redis as kombu_redis
 from kombu.transport.virtual import QoS as _VirtualQoS
@@ -275,6 +276,23 @@ def services() -> Services:
     if _state["services"] is None:
         _state["services"] = Services(settings())
     return _state["services"]
+
+
+# Every batch makes hundreds of thousands of short-lived objects (parsed entries, tokens,
+# rows), which start a young collection every 700 allocations, and now and then a full
+# one that walks every object the process holds: the modules, the rules, the adapters.
+# Measured on the pipeline benchmark (--quick): 0.44 s of 5.9 s of a pool process's CPU
+# went to collecting, two full collections alone 0.34 s. What the process holds when it
+# starts (modules, 180,000 objects) is moved out of the collector's sight (gc.freeze;
+# refcounting still frees what it can), and young collections wait for more
+# allocations: 0.03 s.
+GC_THRESHOLD = (20_000, 50, 100)
+
+
+@worker_process_init.connect
+def _tune_gc(**_) -> None:
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLD)
 
 
 @after_setup_logger.connect
