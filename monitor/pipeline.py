@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 
 from .config import ChannelSpec
 from .errors import DeliveryError, FeedError
-from .feedparse import parse_feed
+from .feedparse import ITEM_HASH_SIZE, cut_items, parse_feed
 from .fulltext import extract_main_text
 from .fetch import Fetcher
 from .notify import Notifier
@@ -36,7 +36,9 @@ class PollOutcome:
     status: int | None = None
     new_article_ids: tuple[int, ...] = ()
     error: str | None = None
-    skipped: str | None = None  # why nothing was parsed: "not modified", "unchanged body"
+    # Why nothing, or not everything, was parsed: "not modified", "unchanged body", "no new
+    # items", "18 of 20 items known".
+    skipped: str | None = None
 
 
 def fetch_feed(state: FeedState, *, fetcher: Fetcher, now: datetime | None = None) -> tuple[PollRecord, str | None]:
@@ -61,13 +63,34 @@ def _fetch(state: FeedState, fetcher: Fetcher):
     if body_hash == state.body_hash:
         # The server ignored conditional GET but nothing changed: don't parse again.
         return PollRecord(state.id, status=got.status, etag=got.etag, last_modified=got.last_modified,
-                          body_hash=body_hash), "unchanged body"
+                          body_hash=body_hash, item_hashes=state.item_hashes), "unchanged body"
     return got, body_hash
 
 
 def _parse(state: FeedState, got, body_hash: str, now: datetime | None) -> tuple[PollRecord, str | None]:
+    # Items already in the last poll's body are left out (see monitor.feedparse.cut_items).
+    body, hashes, why = got.body, None, None
+    cut = cut_items(got.body, got.headers)
+    if cut is not None:
+        hashes = b"".join(cut.hashes)
+        known = {state.item_hashes[i:i + ITEM_HASH_SIZE]
+                 for i in range(0, len(state.item_hashes or b""), ITEM_HASH_SIZE)}
+        fresh = [item for item, h in zip(cut.items, cut.hashes) if h not in known]
+        if not fresh:
+            return PollRecord(state.id, status=got.status, etag=got.etag, last_modified=got.last_modified,
+                              body_hash=body_hash, item_hashes=hashes), "no new items"
+        if len(fresh) < len(cut.items):
+            body = cut.only(fresh)
+            why = f"{len(cut.items) - len(fresh)} of {len(cut.items)} items known"
+    url = got.url or state.url
     try:
-        parsed = parse_feed(got.body, url=got.url or state.url, headers=got.headers, now=now)
+        try:
+            parsed = parse_feed(body, url=url, headers=got.headers, now=now)
+        except FeedError:
+            if body is got.body:
+                raise
+            body, why = got.body, None  # the cut body failed: the whole one says why, if it fails too
+            parsed = parse_feed(body, url=url, headers=got.headers, now=now)
     except FeedError as e:  # the server answered, with something that is not a usable feed
         return PollRecord(state.id, status=got.status, error=str(e)), None
     problem = parsed.problem
@@ -75,8 +98,11 @@ def _parse(state: FeedState, got, body_hash: str, now: datetime | None) -> tuple
         index, reason = parsed.rejected[0]
         more = f" (and {len(parsed.rejected) - 1} more)" if len(parsed.rejected) > 1 else ""
         problem = "; ".join(p for p in (problem, f"entry {index} rejected: {reason}{more}") if p)
+    if problem:
+        hashes = None  # a feed with a problem is parsed whole every time, so it is reported every time
     return PollRecord(state.id, status=got.status, articles=parsed.articles, etag=got.etag,
-                      last_modified=got.last_modified, body_hash=body_hash, problem=problem), None
+                      last_modified=got.last_modified, body_hash=body_hash, item_hashes=hashes,
+                      problem=problem), why
 
 
 def poll_feeds(feed_ids, *, store: Store, fetcher: Fetcher, max_workers: int = 8,

@@ -68,6 +68,9 @@ class Feed(SQLModel, table=True):
     etag: str | None = None
     last_modified: str | None = None
     body_hash: str | None = None
+    # The hashes of the items of the last poll (monitor.feedparse.cut_items): those come
+    # back in the next body, and are not parsed again. None: parse every item.
+    item_hashes: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     articles_seen: int = 0
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -354,6 +357,10 @@ class Store:
                     # An index added after the table: databases made before get it too.
                     if "ix_delivery_article_id" not in {i["name"] for i in inspect(conn).get_indexes("delivery")}:
                         conn.execute(text("CREATE INDEX IF NOT EXISTS ix_delivery_article_id ON delivery (article_id)"))
+                    # A column added after the table, likewise.
+                    if "item_hashes" not in {c["name"] for c in inspect(conn).get_columns("feed")}:
+                        kind = LargeBinary().compile(dialect=conn.dialect)
+                        conn.execute(text(f"ALTER TABLE feed ADD COLUMN item_hashes {kind}"))
                     if self.dialect == "postgresql":  # replaced by the BRIN index (StoryKeyRow)
                         conn.execute(text("DROP INDEX IF EXISTS ix_story_band_published"))
                 return
@@ -538,11 +545,12 @@ class Store:
         with self._session() as s:
             rows = s.connection().execute(
                 select(t.c.id, t.c.url, t.c.name, t.c.language, t.c.tags, t.c.interval, t.c.etag,
-                       t.c.last_modified, t.c.body_hash, t.c.consecutive_failures, t.c.fulltext)
+                       t.c.last_modified, t.c.body_hash, t.c.item_hashes, t.c.consecutive_failures, t.c.fulltext)
                 .where(self._in(t.c.id, list(feed_ids)))).all()
             return {f.id: FeedState(id=f.id, url=f.url, name=f.name, language=f.language, tags=tuple(f.tags),
                                     interval=f.interval, etag=f.etag, last_modified=f.last_modified,
-                                    body_hash=f.body_hash, consecutive_failures=f.consecutive_failures,
+                                    body_hash=f.body_hash, item_hashes=f.item_hashes,
+                                    consecutive_failures=f.consecutive_failures,
                                     fulltext=f.fulltext) for f in rows}
 
     def feed_state(self, feed_id: int) -> FeedState | None:
@@ -597,6 +605,7 @@ class Store:
                     ch.update(etag=r.etag, last_modified=r.last_modified)
                 if r.body_hash is not None:
                     ch["body_hash"] = r.body_hash
+                    ch["item_hashes"] = r.item_hashes  # the items of this body, or None
                 f.update(ch)
             for r in records:
                 if r.error is None:

@@ -115,6 +115,7 @@ class FeedState:
     etag: str | None = None
     last_modified: str | None = None
     body_hash: str | None = None
+    item_hashes: bytes | None = None  # the items of the last poll (see monitor.feedparse.cut_items)
     consecutive_failures: int = 0
     fulltext: bool = False
 
@@ -129,6 +130,7 @@ class PollRecord:
     etag: str | None = None
     last_modified: str | None = None
     body_hash: str | None = None
+    item_hashes: bytes | None = None  # with body_hash: the items of that body, None to parse all next time
     problem: str | None = None  # usable but imperfect (bozo feed, rejected entries)
     error: str | None = None  # the poll failed; one line
     retry_after: float | None = None

@@ -105,7 +105,7 @@ def poll_feeds(self, feed_ids: list[int]) -> int:
     new_ids = []
     for out in outcomes:
         if out.error is None:
-            what = f"{len(out.new_article_ids)} new article(s)" if not out.skipped else out.skipped
+            what = f"{len(out.new_article_ids)} new article(s)" + (f" ({out.skipped})" if out.skipped else "")
             log.info("polled %s: %s", out.url, what)
         new_ids += out.new_article_ids
     _queue_matches(new_ids)
