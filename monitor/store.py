@@ -505,20 +505,31 @@ class Store:
         seconds sooner still (at most half the interval): the scheduler only
         looks every so often (its tick), and a feed found due up to a tick late
         is then still polled within its interval.
+
+        A feed never polled, or overdue by a whole interval (the service was
+        down), is polled now and next at a random time within its interval
+        (less ``early`` at each end): feeds added or woken together spread over
+        the interval at once, instead of polling in waves that keep their
+        latest articles waiting behind a queue of polls.
         """
         now = now or utcnow()
         rng = rng or random
         claimed = []
         with self._session() as s:
             due = s.exec(
-                select(Feed.id, Feed.next_poll_at, Feed.interval)
+                select(Feed.id, Feed.next_poll_at, Feed.interval, Feed.last_polled_at)
                 .where(Feed.enabled == True, Feed.next_poll_at <= now)  # noqa: E712
                 .order_by(Feed.next_poll_at)
                 .limit(limit)
             ).all()
-            plan = [(fid, old, now + timedelta(seconds=interval * (1 - rng.uniform(0, jitter))
-                                               - min(early, interval / 2)))
-                    for fid, old, interval in due]
+            plan = []
+            for fid, old, interval, polled in due:
+                ahead = min(early, interval / 2)
+                if polled is None or _aware(old) < now - timedelta(seconds=interval):
+                    wait = rng.uniform(ahead, interval - ahead)
+                else:
+                    wait = interval * (1 - rng.uniform(0, jitter)) - ahead
+                plan.append((fid, old, now + timedelta(seconds=wait)))
             if plan:
                 # All claims in one executemany; when its row count says another
                 # scheduler took some, roll back and claim one by one to know which.

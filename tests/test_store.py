@@ -105,7 +105,7 @@ def test_a_feed_claimed_meanwhile_by_another_scheduler_is_left_to_it(store, db_u
                     c.execute(text("UPDATE feed SET next_poll_at = :t WHERE id = :i"),
                               {"t": (now + timedelta(hours=1)).replace(tzinfo=None), "i": ids["https://example.org/1.rss"]})
             self.calls += 1
-            return 0.0
+            return b
 
     try:
         claimed = store.claim_due_feeds(now, rng=RivalFirst())
@@ -119,15 +119,27 @@ def test_a_feed_is_polled_within_its_interval_feeds_drifting_apart(store):
     ids = store.sync_feeds([FeedSpec(url=f"https://example.org/{i}.rss", interval=100) for i in range(50)],
                            default_interval=900)
     now = T0 + timedelta(days=365 * 5)  # due now, whatever the clock
-    store.claim_due_feeds(now)
-    delays = sorted((f.next_poll_at - now).total_seconds() for f in store.list_feeds() if f.id in ids.values())
-    assert delays[-1] - delays[0] > 1  # spread, not all at once
-    assert 90 <= delays[0] and delays[-1] <= 100  # up to 10 % sooner than the interval, never later
-    # Claimed a scheduler tick early, a feed found due a tick late is still within its interval.
-    store.claim_due_feeds(now + timedelta(days=1), early=5)
-    delays = [(f.next_poll_at - now - timedelta(days=1)).total_seconds() for f in store.list_feeds()
-              if f.id in ids.values()]
-    assert 85 <= min(delays) and max(delays) <= 95
+
+    def delays(at):
+        return sorted((f.next_poll_at - at).total_seconds() for f in store.list_feeds() if f.id in ids.values())
+
+    # New feeds are polled at once, and next at random times over their interval (a tick
+    # early at each end): added together, they are not polled in waves.
+    assert sorted(store.claim_due_feeds(now, early=5)) == sorted(ids.values())
+    first = delays(now)
+    assert 5 <= first[0] and first[-1] <= 95 and first[-1] - first[0] > 50
+    for fid in ids.values():
+        store.record_poll(fid, status=200, now=now)
+    # Then every interval: up to 10 % sooner, never later, and a tick early, so a feed
+    # found due a tick late is still polled within its interval.
+    later = now + timedelta(seconds=first[-1])
+    store.claim_due_feeds(later, early=5)
+    again = [d for d in delays(later) if d > 0]
+    assert len(again) == 50 and 85 <= again[0] and again[-1] <= 95 and again[-1] - again[0] > 1
+    # After a whole interval down, they spread over the interval again.
+    woken = later + timedelta(days=1)
+    store.claim_due_feeds(woken, early=5)
+    assert delays(woken)[-1] - delays(woken)[0] > 50
 
 
 def test_failures_back_off_and_success_resets(store, feed_id):
