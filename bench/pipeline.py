@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import math
 import multiprocessing
@@ -47,8 +48,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from feeds import (ITEMS, BenchServices, _serve, free_port, peak_rss, serve_feeds, serve_forever,  # noqa: E402
-                   wait_for)  # (bench/feeds.py)
+from feeds import (ITEMS, BenchServices, _serve, free_port, make_feed, peak_rss,  # noqa: E402
+                   serve_feeds, serve_forever, wait_for)  # (bench/feeds.py)
 
 LINK = re.compile(rb"news\d+\.example\.org/(\d+)/(\d+)")
 
@@ -161,6 +162,15 @@ def percentile(values: list[float], q: float) -> float:
         return float("nan")
     s = sorted(values)
     return s[min(len(s) - 1, int(round(q * (len(s) - 1))))]
+
+
+def cpu_times() -> tuple[int, int]:
+    """(all CPU time, time stolen by the hypervisor) of this machine so far, in ticks (Linux)."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    return sum(fields[:8]), fields[7] if len(fields) > 7 else 0
 
 
 def main() -> None:
@@ -277,10 +287,10 @@ def main() -> None:
 
     try:
         wait_for(lambda: app.control.ping(timeout=0.5), 120, "the worker")
-        t0 = time.time()
+        t0, cpu0 = time.time(), cpu_times()
         dispatch_due_feeds.delay()  # the burst: every feed is due, every item is new
         wait_for(all_alerted(n * ITEMS, "matched_all_s"), args.timeout, "the last alert", 1.0)
-        t_end = time.time()
+        t_end, cpu1 = time.time(), cpu_times()
         sample_rss()
 
         # The live phase: new feeds, polled by the beat every live_interval seconds.
@@ -309,6 +319,15 @@ def main() -> None:
         feed_server.terminate()
         live_server.terminate()
 
+    # The machine's speed in this run, for comparing runs on different or busy machines: bare
+    # feedparser on one core over the burst's own feeds, and the CPU time the hypervisor took.
+    import feedparser
+
+    bodies = [make_feed(i) for i in range(min(n, 200))]
+    start = time.process_time()
+    parsed = sum(len(feedparser.parse(io.BytesIO(b)).entries) for b in bodies)
+    results["reference_parse_articles_per_s"] = round(parsed / (time.process_time() - start), 1)
+    results["cpu_steal_pct"] = round(100 * (cpu1[1] - cpu0[1]) / max(1, cpu1[0] - cpu0[0]), 1)
     counts = store.counts()  # once, after the run
     lines = (tmp / "alerts.txt").read_text().split("\n") if (tmp / "alerts.txt").exists() else []
     everything = [(float(t), int(i), int(j)) for t, i, j in (ln.split() for ln in lines if ln)]
@@ -358,6 +377,7 @@ def main() -> None:
         "live_p99_within_goal": percentile(live_waited, 0.99) < live_goal,
         "peak_rss_mb": rss,
     })
+    results["ratio_to_reference"] = round(results["articles_per_s"] / results["reference_parse_articles_per_s"], 3)
     store.close()
     with app.connection_for_write() as conn:  # drop anything of this run left queued
         for q in ("poll", "match", "deliver"):
@@ -386,6 +406,9 @@ def main() -> None:
     print(f"poll -> alert:     median {results['live_poll_to_alert_median_s']} s, p99 "
           f"{results['live_poll_to_alert_p99_s']} s")
     print("peak RSS (MB):     " + ", ".join(f"{k} {v}" for k, v in rss.items()))
+    print(f"this machine:      bare feedparser on one core {results['reference_parse_articles_per_s']} articles/s "
+          f"(end to end is {results['ratio_to_reference']}x that); {results['cpu_steal_pct']}% of the CPU "
+          f"taken by the hypervisor during the burst")
     print(json.dumps(results))
 
 
