@@ -164,6 +164,7 @@ def test_only_what_changes_how_items_parse_changes_their_hashes():
     rss([item(1).replace("<description>", "<description><![CDATA[<p>a</item> b</p>]]>"), item(2)]),
     rss([item(1)]).decode().replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16"),
     rss([]),
-], ids=["text between items", "an item tag in CDATA", "UTF-16", "no items"])
+    rss([item(1), "<item><title>x</title>" * 1000]),
+], ids=["text between items", "an item tag in CDATA", "UTF-16", "no items", "unclosed items"])
 def test_a_body_that_cannot_be_cut_safely_is_parsed_whole(body):
     assert cut_items(body) is None
