@@ -21,7 +21,7 @@ from monitor.feedparse import cut_items, parse_feed
 from monitor.fetch import HttpFetcher
 from monitor.store import Store
 
-FEEDS = Path(__file__).resolve().parent.parent.parent / "shared" / "samples" / "feeds"
+FEEDS = Path(__file__).resolve().parent / "samples" / "feeds"
 LOOPBACK = ("127.0.0.0/8",)
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
