@@ -85,18 +85,7 @@ def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str] | None = Non
     if not body.strip():
         raise FeedError("empty body, not a feed", url=url, permanent=True)
 
-    # Only what the charset and language detection need; never Content-Encoding
-    # (the body is already decoded) nor a server's own Content-Location.
-    lowered = {k.lower(): v for k, v in (headers or {}).items()}
-    fp_headers = {k: lowered[k] for k in ("content-type", "content-language") if k in lowered}
-    # Without a type feedparser flags every feed; application/xml leaves the
-    # charset to the XML declaration, as no header at all would.
-    fp_headers.setdefault("content-type", "application/xml")
-    ctype = fp_headers["content-type"].lower()
-    if ctype.split(";")[0].strip() == "text/xml" and "charset" not in ctype:
-        # RFC 7303 dropped text/xml's old US-ASCII default: the XML declaration decides,
-        # instead of feedparser flagging every such (healthy) feed as mis-encoded.
-        fp_headers["content-type"] = "application/xml"
+    fp_headers = _feedparser_headers(headers)
     # No content-location: feedparser would join every element against it (a
     # quarter of its time); entry links are resolved against ``url`` by
     # canonical_url, and xml:base inside the document still applies.
@@ -167,6 +156,16 @@ class ItemCut:
     tail: bytes
     hashes: tuple[bytes, ...]  # per item: its bytes and what around it changes how it parses
 
+    @property
+    def packed(self) -> bytes:
+        """Every item's hash end to end, as a feed keeps them until its next poll."""
+        return b"".join(self.hashes)
+
+    def new_items(self, packed: bytes | None) -> list[bytes]:
+        """The items whose hash is not among ``packed`` (a former :attr:`packed`), in order."""
+        known = {packed[i:i + ITEM_HASH_SIZE] for i in range(0, len(packed or b""), ITEM_HASH_SIZE)}
+        return [item for item, h in zip(self.items, self.hashes) if h not in known]
+
     def only(self, keep: list[bytes]) -> bytes:
         """The body with only the items ``keep``."""
         return self.head + b"".join(keep) + self.tail
@@ -178,32 +177,48 @@ def cut_items(body: bytes, headers: Mapping[str, str] | None = None) -> ItemCut 
 
     Each item's hash covers its bytes and, around it, the markup of the rest of the
     document (tags and attributes: namespaces, ``xml:base``, ``xml:lang``), the feed's
-    language element and the Content-Type and Content-Language headers; not the feed's
-    text (its title, its last build date), which changes nothing in an item.
+    language element and the headers feedparser is given (charset, language); not the
+    feed's text (its title, its last build date), which changes nothing in an item.
     """
     if body[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in body[:512]:
         return None  # UTF-16 or UTF-32: tags are not ASCII bytes
-    if len(_ITEM_OPEN.findall(body)) != len(_ITEM_CLOSE.findall(body)):
+    opens = len(_ITEM_OPEN.findall(body))
+    if not opens or opens != len(_ITEM_CLOSE.findall(body)):
         return None  # unclosed items: also keeps each search below from running to the end of the body
     spans = [m.span() for m in _ITEM.finditer(body)]
-    if not spans:
-        return None
+    if len(spans) != opens:
+        return None  # an item the pattern did not take whole (one inside another, say)
     for (_, end), (start, _) in zip(spans, spans[1:]):
         if body[end:start].strip():
             return None  # something between two items: a comment, or an item cut short
     head, tail = body[:spans[0][0]], body[spans[-1][1]:]
-    if _ITEM_OPEN.search(head) or _ITEM_OPEN.search(tail):
-        return None  # an item the pattern did not take whole
-    lowered = {k.lower(): v for k, v in (headers or {}).items()}
     around = hashlib.blake2b(digest_size=32)
     for part in (*_MARKUP.findall(head), b"\x1f", *(m[1] for m in _LANGUAGE_ELEMENT.findall(head)), b"\x1f",
-                 *_MARKUP.findall(tail), b"\x1f", lowered.get("content-type", "").encode(), b"\x1f",
-                 lowered.get("content-language", "").encode()):
+                 *_MARKUP.findall(tail), b"\x1f", repr(sorted(_feedparser_headers(headers).items())).encode()):
         around.update(part)
     key = around.digest()
     items = tuple(body[a:b] for a, b in spans)
     return ItemCut(head, items, tail,
                    tuple(hashlib.blake2b(item, digest_size=ITEM_HASH_SIZE, key=key).digest() for item in items))
+
+
+def _feedparser_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
+    """The response headers feedparser is given.
+
+    Only what the charset and language detection need; never Content-Encoding
+    (the body is already decoded) nor a server's own Content-Location.
+    """
+    lowered = {k.lower(): v for k, v in (headers or {}).items()}
+    fp_headers = {k: lowered[k] for k in ("content-type", "content-language") if k in lowered}
+    # Without a type feedparser flags every feed; application/xml leaves the
+    # charset to the XML declaration, as no header at all would.
+    fp_headers.setdefault("content-type", "application/xml")
+    ctype = fp_headers["content-type"].lower()
+    if ctype.split(";")[0].strip() == "text/xml" and "charset" not in ctype:
+        # RFC 7303 dropped text/xml's old US-ASCII default: the XML declaration decides,
+        # instead of feedparser flagging every such (healthy) feed as mis-encoded.
+        fp_headers["content-type"] = "application/xml"
+    return fp_headers
 
 
 def canonical_url(url: str, base: str | None = None) -> str:

@@ -50,12 +50,12 @@ FIELDS = ("title", "text")
 class _Field:
     """One field of a document: its stream, and how to map stream spans back to it."""
 
-    __slots__ = ("text", "stream", "tokens", "_aligned", "_kept", "_raw", "_cased")
+    __slots__ = ("text", "stream", "tokens", "_keep", "_kept", "_raw", "_cased")
 
     def __init__(self, text: str):
         self.text = text
         self.tokens: list[tuple[int, int]] | None = None  # exact path: every token's offsets
-        self._aligned: bytes | None = None  # fast path: the folded text, same length as ``text``
+        self._keep = None  # fast path: which characters of " " + the folded text the stream keeps
         self._kept = None  # fast path: where each character of the stream is in the text, once asked
         self._raw: bytes | None = None
         self._cased: str | None = None
@@ -65,16 +65,16 @@ class _Field:
             self.tokens = [(t.start, t.end) for t in toks]
             self.stream = " " + " ".join(t.norm for t in toks) + " " if toks else " "
             return
-        self._raw, self._aligned = folded
+        self._raw, aligned = folded  # aligned: the folded text, the length of ``text``
         # The stream is the aligned text behind a blank, keeping each character that is not
         # a blank or follows one that is not: blank runs squeezed to one, leading ones gone.
         # Vector operations: a third of the cost of splitting into words and joining them.
-        padded = np.frombuffer(b" " + self._aligned, np.uint8)
+        padded = np.frombuffer(b" " + aligned, np.uint8)
         solid = padded != 32
         keep = solid.copy()
         keep[1:] |= solid[:-1]
         keep[0] = True
-        self._kept = keep  # until spans are asked: then where each stream character is in the text
+        self._keep = keep
         stream = padded[keep].tobytes().decode("ascii")
         self.stream = stream if stream.endswith(" ") else stream + " "
 
@@ -112,11 +112,11 @@ class _Field:
         if self.tokens is not None:
             firsts, lasts = self._indexes(pairs)
             return [(self.tokens[f][0], self.tokens[last][1]) for f, last in zip(firsts, lasts)]
-        kept = self._kept
-        if kept.dtype == np.bool_:
+        if self._kept is None:
             # Stream character i + 1 is the text's character kept[i]: once per field, however
             # many spans (and entity checks) ask.
-            kept = self._kept = kept[1:].nonzero()[0]
+            self._kept = self._keep[1:].nonzero()[0]
+        kept = self._kept
         # A span starts at its first character and ends after its last, at cend - 1.
         if len(pairs) <= 8:
             return [(kept.item(cstart - 1), kept.item(cend - 2) + 1) for cstart, cend in pairs]

@@ -12,12 +12,12 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed, wait
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
 from .config import ChannelSpec
 from .errors import DeliveryError, FeedError
-from .feedparse import ITEM_HASH_SIZE, cut_items, parse_feed
+from .feedparse import cut_items, parse_feed
 from .fulltext import extract_main_text
 from .fetch import Fetcher
 from .notify import Notifier
@@ -72,10 +72,7 @@ def _parse(state: FeedState, got, body_hash: str, now: datetime | None) -> tuple
     body, hashes, why = got.body, None, None
     cut = cut_items(got.body, got.headers)
     if cut is not None:
-        hashes = b"".join(cut.hashes)
-        known = {state.item_hashes[i:i + ITEM_HASH_SIZE]
-                 for i in range(0, len(state.item_hashes or b""), ITEM_HASH_SIZE)}
-        fresh = [item for item, h in zip(cut.items, cut.hashes) if h not in known]
+        hashes, fresh = cut.packed, cut.new_items(state.item_hashes)
         if not fresh:
             return PollRecord(state.id, status=got.status, etag=got.etag, last_modified=got.last_modified,
                               body_hash=body_hash, item_hashes=hashes), "no new items"
@@ -84,15 +81,12 @@ def _parse(state: FeedState, got, body_hash: str, now: datetime | None) -> tuple
             why = f"{len(cut.items) - len(fresh)} of {len(cut.items)} items known"
     url = got.url or state.url
     try:
-        try:
-            parsed = parse_feed(body, url=url, headers=got.headers, now=now)
-        except FeedError:
-            if body is got.body:
-                raise
-            body, why = got.body, None  # the cut body failed: the whole one says why, if it fails too
-            parsed = parse_feed(body, url=url, headers=got.headers, now=now)
-    except FeedError as e:  # the server answered, with something that is not a usable feed
-        return PollRecord(state.id, status=got.status, error=str(e)), None
+        parsed = parse_feed(body, url=url, headers=got.headers, now=now)
+    except FeedError as e:
+        if body is got.body:  # the server answered, with something that is not a usable feed
+            return PollRecord(state.id, status=got.status, error=str(e)), None
+        # The cut body failed: parse the whole one, which says why if it fails too.
+        return _parse(replace(state, item_hashes=None), got, body_hash, now)
     problem = parsed.problem
     if parsed.rejected:
         index, reason = parsed.rejected[0]

@@ -165,6 +165,7 @@ def test_only_what_changes_how_items_parse_changes_their_hashes():
     rss([item(1)]).decode().replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16"),
     rss([]),
     rss([item(1), "<item><title>x</title>" * 1000]),
-], ids=["text between items", "an item tag in CDATA", "UTF-16", "no items", "unclosed items"])
+    rss([item(1), "<item><title>a</title>" + item(2) + "</item>"]),
+], ids=["text between items", "an item tag in CDATA", "UTF-16", "no items", "unclosed items", "an item in an item"])
 def test_a_body_that_cannot_be_cut_safely_is_parsed_whole(body):
     assert cut_items(body) is None
