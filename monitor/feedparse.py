@@ -137,14 +137,30 @@ def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str] | None = Non
 ITEM_HASH_SIZE = 8
 
 _NAME = rb"(?:[A-Za-z_][\w.-]*:)?"
+# A start tag is read up to the next "<" or ">": no "<" stands in a tag, and the search for a ">"
+# cannot run on to the end of a hostile body from every "<" in it (quadratic time).
 # An item from its start tag to its end tag: runs of anything but "<" at once, then a "<" that
 # does not close it (five times faster than ".*?" over a real feed).
-_ITEM = re.compile(rb"<(" + _NAME + rb"(?:item|entry))(?:\s[^>]*)?>[^<]*(?:<(?!/\1\s*>)[^<]*)*</\1\s*>")
+_ITEM = re.compile(rb"<(" + _NAME + rb"(?:item|entry))(?:\s[^<>]*)?>[^<]*(?:<(?!/\1\s*>)[^<]*)*</\1\s*>")
 _ITEM_OPEN = re.compile(rb"<" + _NAME + rb"(?:item|entry)[\s/>]")
 _ITEM_CLOSE = re.compile(rb"</" + _NAME + rb"(?:item|entry)\s*>")
-_MARKUP = re.compile(rb"<[^>]*>")
-_LANGUAGE_ELEMENT = re.compile(rb"<(" + _NAME + rb"language)(?:\s[^>]*)?>(.*?)</\1", re.S)
+_MARKUP = re.compile(rb"<[^<>]*>")
+_START_TAGS = {name: re.compile(rb"<(" + _NAME + name + rb")(?:\s[^<>]*)?>") for name in (b"language", b"items")}
 
+
+def _elements(name: bytes, doc: bytes) -> list[tuple[int, int, int, int]]:
+    """(start, content start, content end, end) of each element ``name`` (any prefix) of
+    ``doc``, left to right, nested ones aside; in linear time whatever the bytes."""
+    out: list[tuple[int, int, int, int]] = []
+    pos, start_tag = 0, _START_TAGS[name]
+    while (m := start_tag.search(doc, pos)) is not None:
+        close = doc.find(b"</" + m[1], m.end())
+        if close < 0:
+            break  # no end tag after this one: none after any later one either
+        end = doc.find(b">", close)
+        pos = len(doc) if end < 0 else end + 1
+        out.append((m.start(), m.end(), close, pos))
+    return out
 
 @dataclass(frozen=True)
 class ItemCut:
@@ -178,7 +194,8 @@ def cut_items(body: bytes, headers: Mapping[str, str] | None = None) -> ItemCut 
     Each item's hash covers its bytes and, around it, the markup of the rest of the
     document (tags and attributes: namespaces, ``xml:base``, ``xml:lang``), the feed's
     language element and the headers feedparser is given (charset, language); not the
-    feed's text (its title, its last build date), which changes nothing in an item.
+    feed's text (its title, its last build date), which changes nothing in an item, nor RSS
+    1.0's list of the items in the channel.
     """
     if body[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in body[:512]:
         return None  # UTF-16 or UTF-32: tags are not ASCII bytes
@@ -192,9 +209,14 @@ def cut_items(body: bytes, headers: Mapping[str, str] | None = None) -> ItemCut 
         if body[end:start].strip():
             return None  # something between two items: a comment, or an item cut short
     head, tail = body[:spans[0][0]], body[spans[-1][1]:]
+    # RSS 1.0's list of the channel's items (<items><rdf:Seq><rdf:li .../>) changes with every
+    # new item, and feedparser does not read it: out of the hash.
+    listed = _elements(b"items", head)
+    markup = b"".join(head[a:b] for a, b in zip((0, *(e[3] for e in listed)), (*(e[0] for e in listed), len(head))))
+    languages = [head[a:b] for _, a, b, _ in _elements(b"language", head)]
     around = hashlib.blake2b(digest_size=32)
-    for part in (*_MARKUP.findall(head), b"\x1f", *(m[1] for m in _LANGUAGE_ELEMENT.findall(head)), b"\x1f",
-                 *_MARKUP.findall(tail), b"\x1f", repr(sorted(_feedparser_headers(headers).items())).encode()):
+    for part in (*_MARKUP.findall(markup), b"\x1f", *languages, b"\x1f", *_MARKUP.findall(tail), b"\x1f",
+                 repr(sorted(_feedparser_headers(headers).items())).encode()):
         around.update(part)
     key = around.digest()
     items = tuple(body[a:b] for a, b in spans)

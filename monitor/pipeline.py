@@ -67,6 +67,16 @@ def _fetch(state: FeedState, fetcher: Fetcher):
     return got, body_hash
 
 
+def _problem(parsed) -> str | None:
+    """What is wrong with a parsed feed: its own problem, and the entries it rejected."""
+    problem = parsed.problem
+    if parsed.rejected:
+        index, reason = parsed.rejected[0]
+        more = f" (and {len(parsed.rejected) - 1} more)" if len(parsed.rejected) > 1 else ""
+        problem = "; ".join(p for p in (problem, f"entry {index} rejected: {reason}{more}") if p)
+    return problem
+
+
 def _parse(state: FeedState, got, body_hash: str, now: datetime | None) -> tuple[PollRecord, str | None]:
     # Items already in the last poll's body are left out (see monitor.feedparse.cut_items).
     body, hashes, why = got.body, None, None
@@ -85,13 +95,12 @@ def _parse(state: FeedState, got, body_hash: str, now: datetime | None) -> tuple
     except FeedError as e:
         if body is got.body:  # the server answered, with something that is not a usable feed
             return PollRecord(state.id, status=got.status, error=str(e)), None
-        # The cut body failed: parse the whole one, which says why if it fails too.
+        parsed = None
+    problem = _problem(parsed) if parsed is not None else None
+    if body is not got.body and (parsed is None or problem):
+        # The cut body failed or has a problem, which may be the cut's own (an item tag inside
+        # a comment, say): the whole body is parsed, and tells what is wrong with the feed, if anything.
         return _parse(replace(state, item_hashes=None), got, body_hash, now)
-    problem = parsed.problem
-    if parsed.rejected:
-        index, reason = parsed.rejected[0]
-        more = f" (and {len(parsed.rejected) - 1} more)" if len(parsed.rejected) > 1 else ""
-        problem = "; ".join(p for p in (problem, f"entry {index} rejected: {reason}{more}") if p)
     if problem:
         hashes = None  # a feed with a problem is parsed whole every time, so it is reported every time
     return PollRecord(state.id, status=got.status, articles=parsed.articles, etag=got.etag,

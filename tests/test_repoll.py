@@ -111,6 +111,27 @@ def test_a_feed_with_a_problem_is_parsed_whole_and_reported_at_every_poll(store,
     assert row.last_error and "rejected" in row.last_error
 
 
+def test_a_cut_fooled_by_an_item_tag_in_a_comment_falls_back_to_the_whole_body(store, feed):
+    poll, serve = feed
+    known = ("<item> --><title>Dépêche B</title><link>https://example.org/b</link><guid>b</guid>"
+             "<description>Texte B.</description></item>")
+    serve(rss([item(0), known]))
+    poll()
+    # A new item ends in a comment holding "</item><item>". Cut at that tag, the rest of the
+    # comment looks like the known item; the new item alone does not parse (its comment never
+    # closes) and would be reported broken, where the whole feed is well-formed.
+    body = rss([item(0), item(1).replace("</item>", "<!-- </item>") + known])
+    assert cut_items(body).items[1:] == (item(1).replace("</item>", "<!-- </item>").encode(), known.encode())
+    assert parse_feed(body, url="https://example.org/feed", now=NOW).problem is None
+    serve(body)
+    out = poll()
+    assert out.error is None and out.skipped is None  # parsed whole
+    (row,) = store.list_feeds()
+    assert not row.last_error
+    # The next poll of the same body skips its items again: the feed has no problem.
+    assert poll().skipped in ("unchanged body", "not modified", "no new items")
+
+
 def test_a_database_made_before_the_item_hashes_gets_them(db_url, feed_server):
     s = Store.open(db_url)
     with s.engine.begin() as conn:
@@ -157,6 +178,32 @@ def test_only_what_changes_how_items_parse_changes_their_hashes():
     assert cut_items(rss([item(1), item(2)]), {"Content-Type": "application/rss+xml; charset=latin-1"}).hashes[0] \
         != base.hashes[0]
     assert cut_items(rss([item(1), item(3)])).hashes[0] == base.hashes[0] != cut_items(rss([item(3)])).hashes[0]
+
+
+def test_an_rss_1_feed_lists_its_items_in_its_head_and_still_skips_the_known_ones():
+    body = (FEEDS / "rss-1.rss").read_bytes()
+    url = "http://science.sciencemag.org/new?rss=1"
+    # The next poll: one more item, listed in the channel's <items> as RSS 1.0 wants.
+    newer = body.replace(b"<rdf:Seq>", b'<rdf:Seq>\n  <rdf:li rdf:resource="%s" />' % url.encode(), 1).replace(
+        b"<item ", b'<item rdf:about="%s"><title>New</title><link>%s</link></item>\n\n<item ' % (url.encode(),
+                                                                                               url.encode()), 1)
+    before, after = cut_items(body), cut_items(newer)
+    assert after.new_items(before.packed) == [after.items[0]]
+    (article,) = parse_feed(after.only(after.new_items(before.packed)), url="https://example.org/feed",
+                            now=NOW).articles
+    assert article.title == "New"
+    # Anything else in the head still counts.
+    assert cut_items(newer.replace(b"<channel ", b'<channel xml:lang="fr" ', 1)).new_items(before.packed) \
+        == list(after.items)
+
+
+def test_a_hostile_head_is_cut_in_linear_time():
+    # Every "<" with no ">" after it used to start a search to the end of the head: seconds for
+    # 100 KB of "<", hours for the 10 MB a feed may hold.
+    body = rss([item(1)]).replace(b"<item>", b"<items>" * 20_000 + b"<language " * 20_000 + b"<" * 100_000
+                                   + b"<item>", 1)
+    cut = cut_items(body)
+    assert cut is not None and cut.items == (item(1).encode(),)
 
 
 @pytest.mark.parametrize("body", [
