@@ -162,6 +162,7 @@ def _elements(name: bytes, doc: bytes) -> list[tuple[int, int, int, int]]:
         out.append((m.start(), m.end(), close, pos))
     return out
 
+
 @dataclass(frozen=True)
 class ItemCut:
     """A feed body cut at its items: ``head + b"".join(items) + tail`` is the body, less
@@ -211,11 +212,14 @@ def cut_items(body: bytes, headers: Mapping[str, str] | None = None) -> ItemCut 
     head, tail = body[:spans[0][0]], body[spans[-1][1]:]
     # RSS 1.0's list of the channel's items (<items><rdf:Seq><rdf:li .../>) changes with every
     # new item, and feedparser does not read it: out of the hash.
-    listed = _elements(b"items", head)
-    markup = b"".join(head[a:b] for a, b in zip((0, *(e[3] for e in listed)), (*(e[0] for e in listed), len(head))))
+    markup, at = [], 0
+    for start, _, _, end in _elements(b"items", head):
+        markup.append(head[at:start])
+        at = end
+    markup.append(head[at:])
     languages = [head[a:b] for _, a, b, _ in _elements(b"language", head)]
     around = hashlib.blake2b(digest_size=32)
-    for part in (*_MARKUP.findall(markup), b"\x1f", *languages, b"\x1f", *_MARKUP.findall(tail), b"\x1f",
+    for part in (*_MARKUP.findall(b"".join(markup)), b"\x1f", *languages, b"\x1f", *_MARKUP.findall(tail), b"\x1f",
                  repr(sorted(_feedparser_headers(headers).items())).encode()):
         around.update(part)
     key = around.digest()

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 
 from .config import ChannelSpec
 from .errors import DeliveryError, FeedError
-from .feedparse import cut_items, parse_feed
+from .feedparse import ParsedFeed, cut_items, parse_feed
 from .fulltext import extract_main_text
 from .fetch import Fetcher
 from .notify import Notifier
@@ -67,7 +67,7 @@ def _fetch(state: FeedState, fetcher: Fetcher):
     return got, body_hash
 
 
-def _problem(parsed) -> str | None:
+def _problem(parsed: ParsedFeed) -> str | None:
     """What is wrong with a parsed feed: its own problem, and the entries it rejected."""
     problem = parsed.problem
     if parsed.rejected:

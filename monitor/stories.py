@@ -163,7 +163,7 @@ _DIGEST = operator.methodcaller("digest")
 def _minhash(items: Iterable[bytes]) -> np.ndarray:
     # sha1 -> first 4 bytes little-endian -> MurmurHash3 fmix32 -> affine permutations -> column minimum.
     # 20-byte digests end to end; every fifth little-endian 32-bit word is a digest's first four bytes.
-    # Chained maps: the loop runs in C, at two thirds of the cost of a comprehension.
+    # Chained maps: the loop runs in C, with no Python frame per shingle.
     hv = np.frombuffer(b"".join(map(_DIGEST, map(hashlib.sha1, items))), dtype="<u4")[::5].reshape(-1, 1).copy()
     if hv.size == 0:
         return np.full(NUM_PERM, 0xFFFFFFFF, dtype=np.uint32)
