@@ -12,7 +12,7 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed, wait
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from .config import ChannelSpec
@@ -79,28 +79,33 @@ def _problem(parsed: ParsedFeed) -> str | None:
 
 def _parse(state: FeedState, got, body_hash: str, now: datetime | None) -> tuple[PollRecord, str | None]:
     # Items already in the last poll's body are left out (see monitor.feedparse.cut_items).
-    body, hashes, why = got.body, None, None
     cut = cut_items(got.body, got.headers)
-    if cut is not None:
-        hashes, fresh = cut.packed, cut.new_items(state.item_hashes)
-        if not fresh:
-            return PollRecord(state.id, status=got.status, etag=got.etag, last_modified=got.last_modified,
-                              body_hash=body_hash, item_hashes=hashes), "no new items"
-        if len(fresh) < len(cut.items):
-            body = cut.only(fresh)
-            why = f"{len(cut.items) - len(fresh)} of {len(cut.items)} items known"
+    hashes = cut.packed if cut is not None else None
+    fresh = cut.new_items(state.item_hashes) if cut is not None else []
+    if cut is not None and not fresh:
+        return PollRecord(state.id, status=got.status, etag=got.etag, last_modified=got.last_modified,
+                          body_hash=body_hash, item_hashes=hashes), "no new items"
     url = got.url or state.url
-    try:
-        parsed = parse_feed(body, url=url, headers=got.headers, now=now)
-    except FeedError as e:
-        if body is got.body:  # the server answered, with something that is not a usable feed
-            return PollRecord(state.id, status=got.status, error=str(e)), None
-        parsed = None
-    problem = _problem(parsed) if parsed is not None else None
-    if body is not got.body and (parsed is None or problem):
-        # The cut body failed or has a problem, which may be the cut's own (an item tag inside
-        # a comment, say): the whole body is parsed, and tells what is wrong with the feed, if anything.
-        return _parse(replace(state, item_hashes=None), got, body_hash, now)
+
+    def parse(body: bytes) -> tuple[ParsedFeed | None, str | None]:
+        # The feed and what is wrong with it; None and why, when it is not a usable feed.
+        try:
+            parsed = parse_feed(body, url=url, headers=got.headers, now=now)
+        except FeedError as e:
+            return None, str(e)
+        return parsed, _problem(parsed)
+
+    why = None
+    if cut is not None and len(fresh) < len(cut.items):
+        parsed, problem = parse(cut.only(fresh))
+        why = f"{len(cut.items) - len(fresh)} of {len(cut.items)} items known"
+    if why is None or parsed is None or problem:
+        # The whole body: no item was known, or the new ones alone failed or have a problem,
+        # which may be the cut's own (an item tag inside a comment, say): the whole body tells
+        # what is wrong with the feed, if anything.
+        (parsed, problem), why = parse(got.body), None
+    if parsed is None:  # the server answered, with something that is not a usable feed
+        return PollRecord(state.id, status=got.status, error=problem), None
     if problem:
         hashes = None  # a feed with a problem is parsed whole every time, so it is reported every time
     return PollRecord(state.id, status=got.status, articles=parsed.articles, etag=got.etag,

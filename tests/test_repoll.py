@@ -128,8 +128,10 @@ def test_a_cut_fooled_by_an_item_tag_in_a_comment_falls_back_to_the_whole_body(s
     assert out.error is None and out.skipped is None  # parsed whole
     (row,) = store.list_feeds()
     assert not row.last_error
-    # The next poll of the same body skips its items again: the feed has no problem.
-    assert poll().skipped in ("unchanged body", "not modified", "no new items")
+    # The feed has no problem, so its items were kept: with one more, only that one is parsed.
+    serve(rss([item(0), item(1).replace("</item>", "<!-- </item>") + known, item(2)]))
+    out = poll()
+    assert out.skipped == "3 of 4 items known" and titles(store, out.new_article_ids) == ["Dépêche 2 sur l'OTAN"]
 
 
 def test_a_database_made_before_the_item_hashes_gets_them(db_url, feed_server):
@@ -197,10 +199,10 @@ def test_an_rss_1_feed_lists_its_items_in_its_head_and_still_skips_the_known_one
         == list(after.items)
 
 
-def test_a_hostile_head_is_cut_in_linear_time():
-    # Every "<" with no ">" after it used to start a search to the end of the head: seconds for
-    # 100 KB of "<", hours for the 10 MB a feed may hold.
-    body = rss([item(1)]).replace(b"<item>", b"<items>" * 20_000 + b"<language " * 20_000 + b"<" * 100_000
+def test_a_hostile_head_of_megabytes_is_cut():
+    # Every "<" with no ">" after it used to start a search to the end of the head: 81 s for
+    # 100 KB of "<", hours for these 4 MB (the test run would not end). Now a second or so.
+    body = rss([item(1)]).replace(b"<item>", b"<items>" * 20_000 + b"<language " * 20_000 + b"<" * 4_000_000
                                    + b"<item>", 1)
     cut = cut_items(body)
     assert cut is not None and cut.items == (item(1).encode(),)
