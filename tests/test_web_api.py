@@ -545,6 +545,64 @@ def test_with_a_token_api_needs_bearer_and_pages_need_login(seeded):
         assert c.get("/alerts", follow_redirects=False).status_code == 303
 
 
+class _Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_wrong_tokens_lock_out_the_address_that_sent_them_until_they_age(seeded, caplog):
+    from monitor.web.security import FailureLimit
+
+    clock = _Clock()
+    app = seeded.app(token="correct-horse-battery", login_limit=FailureLimit(3, 60, clock=clock))
+    right = {"Authorization": "Bearer correct-horse-battery"}
+    wrong = {"Authorization": "Bearer tr0ub4dor&3-guess"}
+    with TestClient(app, base_url="http://monitor.example", client=("203.0.113.9", 1)) as c, \
+            TestClient(app, base_url="http://monitor.example", client=("198.51.100.4", 1)) as other:
+        login = c.get("/login").text
+        csrf = re.search(r'name="csrf_token" value="([0-9a-f]+)"', login).group(1)
+        # form and bearer guesses count together, per address
+        assert c.post("/login", data={"csrf_token": csrf, "token": "guess-one-xx"}).status_code == 401
+        assert c.get("/api/alerts", headers=wrong).status_code == 401
+        clock.now += 30
+        with caplog.at_level("WARNING", logger="monitor.web"):
+            assert c.post("/login", data={"csrf_token": csrf, "token": "guess-three"}).status_code == 401
+        assert "3 wrong tokens from 203.0.113.9" in caplog.text and "guess" not in caplog.text
+        # locked out: even the right token is refused, on the form and on the API
+        r = c.post("/login", data={"csrf_token": csrf, "token": "correct-horse-battery"}, follow_redirects=False)
+        assert r.status_code == 429 and "try again in 30 s" in r.text and r.headers["retry-after"] == "30"
+        assert "mm_session" not in r.headers.get("set-cookie", "")
+        r = c.get("/api/alerts", headers=right)
+        assert r.status_code == 429 and r.headers["retry-after"] == "30"
+        assert "too many wrong tokens" in r.json()["detail"]
+        # another address is not affected, nor is a request without credentials counted
+        assert other.get("/api/alerts", headers=right).status_code == 200
+        assert other.get("/api/alerts").status_code == 401
+        # the first two guesses leave the window after 60 s; one failure (at +30 s) stays
+        clock.now += 30
+        assert c.get("/api/alerts", headers=right).status_code == 200
+        assert c.get("/api/alerts", headers=wrong).status_code == 401
+        assert c.get("/api/alerts", headers=wrong).status_code == 401
+        assert c.get("/api/alerts", headers=right).status_code == 429
+
+
+def test_failure_limit_forgets_the_least_recent_addresses_first():
+    from monitor.web.security import FailureLimit
+
+    clock = _Clock()
+    limit = FailureLimit(2, 60, max_clients=2, clock=clock)
+    for client in ("a", "b", "a", "c"):  # "b" failed least recently when "c" comes
+        limit.fail(client)
+    assert limit.wait("a") == 60 and limit.wait("b") == 0
+    assert limit.fail("c") and limit.wait("c") == 60
+    assert len(limit._failures) == 2
+    clock.now += 60
+    assert limit.wait("a") == limit.wait("c") == 0
+
+
 def test_cli_refuses_a_public_address_without_a_token():
     from click.testing import CliRunner
 

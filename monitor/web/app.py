@@ -33,7 +33,8 @@ from . import schemas as S
 from .filters import (DELIVERY_STATUSES, FEED_HEALTH, FilterError, parse_alert_filter, parse_delivery_filter,
                       parse_feed_filter)
 from .highlight import segments
-from .security import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, Guard, new_csrf_cookie
+from .security import (CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, FailureLimit, Guard,
+                       new_csrf_cookie)
 from .tester import (BACKTEST_DEFAULT, BACKTEST_MAX, MAX_RULE_CHARS, InputTooLarge, backtest, check_document,
                      fetch_document, parse_pasted_rules, match_document)
 
@@ -80,7 +81,7 @@ def _default_enqueue(settings: Settings) -> Callable[[int], None]:
 
 def create_app(settings: Settings, *, services=None, token: str | None = None,
                enqueue: Callable[[int], None] | None = None, secret: bytes | None = None,
-               fetcher=None) -> FastAPI:
+               fetcher=None, login_limit: FailureLimit | None = None) -> FastAPI:
     """The dashboard and API for ``settings``.
 
     ``token``: when set, every request must carry it (bearer header or login
@@ -90,12 +91,14 @@ def create_app(settings: Settings, *, services=None, token: str | None = None,
     (``workers.tasks.deliver.delay``). ``secret`` signs CSRF tokens (random by
     default). ``fetcher`` fetches URLs for the rule tester (default: the
     services' guarded HTTP fetcher, with the settings' allow list).
+    ``login_limit`` counts wrong tokens per client address (default:
+    :class:`~monitor.web.security.FailureLimit`, 10 in 10 minutes).
     """
     if services is None:
         from ..service import Services
 
         services = Services(settings)
-    guard = Guard(token, secret)
+    guard = Guard(token, secret, login_limit)
     enqueue = enqueue or _default_enqueue(settings)
     zone = ZoneInfo(settings.timezone)
 
@@ -164,6 +167,8 @@ def create_app(settings: Settings, *, services=None, token: str | None = None,
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
             response = _error(request, status, message)
+            if status == 429:
+                response.headers["Retry-After"] = str(guard.locked_out(request))
             if status == 401:
                 response.headers["WWW-Authenticate"] = 'Bearer realm="media-monitor"'
             return response
@@ -502,7 +507,13 @@ def create_app(settings: Settings, *, services=None, token: str | None = None,
     async def login(request: Request):
         form = await request.form()
         target = _local(str(form.get("next") or "/alerts"))
+        wait = guard.locked_out(request)
+        if wait:
+            response = page(request, "login.html", status=429, next=target, error=guard.lockout_message(wait))
+            response.headers["Retry-After"] = str(wait)
+            return response
         if not guard.check_token(str(form.get("token") or "")):
+            guard.record_failure(request)
             return page(request, "login.html", status=401, next=target, error="wrong token")
         response = RedirectResponse(target, status_code=303)
         response.set_cookie(SESSION_COOKIE, guard.session_value(), httponly=True, samesite="strict", path="/",
