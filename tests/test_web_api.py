@@ -581,6 +581,9 @@ def test_wrong_tokens_lock_out_the_address_that_sent_them_until_they_age(seeded,
         # another address is not affected, nor is a request without credentials counted
         assert other.get("/api/alerts", headers=right).status_code == 200
         assert other.get("/api/alerts").status_code == 401
+        for _ in range(4):  # a proxy's Basic credentials passed through are no guess
+            assert other.get("/api/alerts", headers={"Authorization": "Basic dXNlcjpwYXNz"}).status_code == 401
+        assert other.get("/api/alerts", headers=right).status_code == 200
         # the first two guesses leave the window after 60 s; one failure (at +30 s) stays
         clock.now += 30
         assert c.get("/api/alerts", headers=right).status_code == 200

@@ -161,8 +161,9 @@ class Guard:
             return None
         if self.session_ok(request):
             return None
-        if request.headers.get("authorization"):
+        if request.headers.get("authorization", "").partition(" ")[0].lower() == "bearer":
             # a bearer token is a guess like any other: counted, and refused once too many were wrong
+            # (other schemes, e.g. a proxy's Basic credentials passed through, are no guess of ours)
             wait = self.locked_out(request)
             if wait:
                 return 429, self.lockout_message(wait)
