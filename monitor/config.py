@@ -80,6 +80,9 @@ class Settings(BaseModel):
     worker_concurrency: int = Field(4, ge=1, description="tasks a worker runs at once")
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
     queue_prefix: str = Field("", description="prefix of queue names, to share one broker between deployments")
+    stories: Literal["all", "matched"] = Field(
+        "all", description="articles grouped into stories: all of them, or only those that match a rule "
+                           "(less work with many feeds and few matches)")
 
     _doc: YamlDoc | None = PrivateAttr(default=None)
     _secrets: tuple[str, ...] = PrivateAttr(default=())

@@ -177,18 +177,23 @@ def fetch_full_text(article_ids, *, store: Store, fetcher: Fetcher) -> int:
 
 
 def match_articles(article_ids, *, store: Store, matcher, channels: Mapping[str, ChannelSpec] | None = None,
-                   tz: str = "UTC", now: datetime | None = None) -> list[int]:
+                   tz: str = "UTC", now: datetime | None = None, stories: str = "all") -> list[int]:
     """Match stored articles against the rules; store matches and their deliveries.
 
     Deliveries for digest channels, channels in quiet hours and throttled
     rules are held for the digest. Returns the ids of the deliveries to send
     now. Idempotent: matching the same articles again stores nothing new.
+    ``stories``: "all" groups every article into stories, "matched" only
+    those that match a rule (alerts are deduplicated by story either way).
     """
     now = now or datetime.now(timezone.utc)
     channels = channels or {}
     articles = store.articles(list(article_ids))
-    group_stories(articles, store=store, now=now)
     results = {a.id: matcher.match(a.document()) for a in articles}
+    # Before the matches are stored: they are held or sent by their story.
+    grouped = [a for a in articles if stories == "all" or results[a.id]]
+    if grouped:
+        group_stories(grouped, store=store, now=now)
     for a in articles:
         for m in results[a.id]:
             log.info("match: rule %r on %r (%s)", m.rule, a.title[:80], ", ".join(m.terms))

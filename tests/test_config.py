@@ -31,6 +31,8 @@ CASES = [
      ["monitor.yaml:6:1: databse_url: unknown key"]),
     ("config bad value", GOOD_CONFIG + "poll_tick: soon\n", GOOD_RULES, GOOD_FEEDS, {},
      ["monitor.yaml:6:12: poll_tick:", "number"]),
+    ("config value out of its choices", GOOD_CONFIG + "stories: some\n", GOOD_RULES, GOOD_FEEDS, {},
+     ["monitor.yaml:6:10: stories:", "'all' or 'matched'"]),
     ("channel apprise cannot parse", GOOD_CONFIG.replace("json://127.0.0.1:9/x", "nosuch://x"),
      GOOD_RULES, GOOD_FEEDS, {}, ["monitor.yaml:5:9: channels.hook: apprise cannot use"]),
     ("channel secret from a missing variable",

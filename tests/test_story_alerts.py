@@ -79,6 +79,28 @@ def test_twenty_outlets_one_alert_per_rule_and_channel_and_a_digest_of_the_sourc
     assert any(s.title == OTHER[0] and s.articles == 1 for s in store.stories())
 
 
+def test_grouping_only_matched_articles_keeps_one_alert_per_story(store):
+    """``stories: matched``: articles no rule matches are never grouped; the copies that match still are."""
+    rng = random.Random(7)
+    urls = [f"https://outlet{i}.example.org/rss" for i in range(6)]
+    ids = store.sync_feeds([FeedSpec(url=u, name=f"Outlet {i}") for i, u in enumerate(urls)], default_interval=60)
+    matcher = compile_rules(parse_rules(RULES, "rules.yaml"))
+    channels = {"desk": ChannelSpec(url="json://x"), "chat": ChannelSpec(url="json://y")}
+    n = RecordingNotifier()
+    for i, url in enumerate(urls):
+        when = T0 + timedelta(minutes=3 * i)
+        new = store.record_poll(ids[url], status=200, now=when, articles=[
+            Article(f"guid-{i}", f"{url[:-4]}/otan", *outlet_copy(i, rng), published=when),
+            Article(f"other-{i}", f"{url[:-4]}/lyon", *OTHER, published=when)])
+        for d in pipeline.match_articles(new, store=store, matcher=matcher, channels=channels, now=when,
+                                         stories="matched"):
+            pipeline.deliver(d, store=store, notifier=n)
+    assert sorted((c, a.title.split("]")[0]) for c, a in n.sent) == [
+        ("chat", "[otan"), ("desk", "[otan"), ("desk", "[roumanie")]
+    [story] = store.stories()  # the six Lyon copies, matched by no rule, are in no story
+    assert story.articles == 6 and len(story.sources) == 6
+
+
 def test_a_follow_up_with_new_facts_is_a_new_story(store):
     ids = store.sync_feeds([FeedSpec(url="https://a.example.org/rss", name="A")], default_interval=60)
     fid = ids["https://a.example.org/rss"]

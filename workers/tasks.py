@@ -170,7 +170,7 @@ def match_articles(self, article_ids: list[int], failures: int = 0) -> int:
             return 0
     try:
         delivery_ids = pipeline.match_articles(ids, store=svc.store, matcher=svc.rules.matcher(),
-                                               channels=cfg.channels, tz=cfg.timezone)
+                                               channels=cfg.channels, tz=cfg.timezone, stories=cfg.stories)
     except TRANSIENT as e:
         raise _retry_transient(self, e, kwargs={"failures": failures}) from None
     except Exception as e:  # noqa: BLE001  (poison: anything the matching raises)
