@@ -20,6 +20,7 @@ of 2 s plus the poll interval (an article waits for the next poll of its feed).
 
     python bench/pipeline.py            # 2,000 feeds, 100,000 articles; live 1,000 feeds, 300/s, 60 s
     python bench/pipeline.py --quick    # 100 feeds, 5,000 articles; live 100 feeds, 50/s, 20 s
+    python bench/pipeline.py --stories matched   # group only matched articles into stories
 
 Ends with one line of JSON holding every figure.
 """
@@ -184,6 +185,8 @@ def main() -> None:
                     help="live phase: new articles a second (default 300; quick 50)")
     ap.add_argument("--live-seconds", type=float, default=None, help="live phase: how long (default 60; quick 20)")
     ap.add_argument("--live-interval", type=int, default=10, help="live phase: seconds between polls of a feed")
+    ap.add_argument("--stories", choices=["all", "matched"], default="all",
+                    help="the stories setting: group all articles (default) or only matched ones")
     args = ap.parse_args()
     n = args.feeds or (100 if args.quick else 2000)
     live_feeds = args.live_feeds or (100 if args.quick else 1000)
@@ -226,7 +229,7 @@ def main() -> None:
         "poll_tick": 1.0,
         "database_url": database, "broker_url": broker, "queue_prefix": prefix, "rules_path": "rules",
         "feeds_path": "feeds.yaml", "allow_networks": ["127.0.0.1"], "log_level": "WARNING", "data_dir": "data",
-        "channels": {"hook": f"json://127.0.0.1:{hook_port}/hook"}}))
+        "channels": {"hook": f"json://127.0.0.1:{hook_port}/hook"}, "stories": args.stories}))
 
     from monitor.config import load_settings
     from monitor.store import Store
@@ -241,7 +244,7 @@ def main() -> None:
                                "-c", str(args.workers)], cwd=tmp, env=env,
                               stdout=open(tmp / "worker.log", "wb"), stderr=subprocess.STDOUT,
                               start_new_session=True)
-    results: dict = {"feeds": n, "articles": n * ITEMS, "worker_processes": args.workers,
+    results: dict = {"feeds": n, "articles": n * ITEMS, "worker_processes": args.workers, "stories": args.stories,
                      "database": services.kind, "broker": "redis"}
     rss: dict[str, float | None] = {}
 
