@@ -95,11 +95,11 @@ def _parse(state: FeedState, got, body_hash: str, now: datetime | None) -> tuple
             return None, str(e)
         return parsed, _problem(parsed)
 
-    why = None
+    parsed = problem = why = None
     if cut is not None and len(fresh) < len(cut.items):
         parsed, problem = parse(cut.only(fresh))
         why = f"{len(cut.items) - len(fresh)} of {len(cut.items)} items known"
-    if why is None or parsed is None or problem:
+    if parsed is None or problem:
         # The whole body: no item was known, or the new ones alone failed or have a problem,
         # which may be the cut's own (an item tag inside a comment, say): the whole body tells
         # what is wrong with the feed, if anything.

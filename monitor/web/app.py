@@ -162,13 +162,13 @@ def create_app(settings: Settings, *, services=None, token: str | None = None,
                 return _error(request, 413, f"request body larger than {MAX_BODY:,} bytes")
         refusal = guard.refusal(request)
         if refusal is not None:
-            status, message = refusal
+            status, message, wait = refusal
             if status == 401 and request.method == "GET" and not _wants_json(request):
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
             response = _error(request, status, message)
-            if status == 429:
-                response.headers["Retry-After"] = str(guard.locked_out(request))
+            if wait:
+                response.headers["Retry-After"] = str(wait)
             if status == 401:
                 response.headers["WWW-Authenticate"] = 'Bearer realm="media-monitor"'
             return response

@@ -111,6 +111,12 @@ class FailureLimit:
         return len(times) == self.max_failures
 
 
+def _bearer(request: Request) -> str | None:
+    """The token of an ``Authorization: Bearer`` header; None for no header or another scheme."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return value if scheme.lower() == "bearer" else None
+
+
 def client_address(request: Request) -> str:
     """The client's address as the server saw it (or from trusted proxy headers)."""
     return request.client.host if request.client else ""
@@ -130,9 +136,8 @@ class Guard:
     # -- authentication ------------------------------------------------------------
 
     def bearer_ok(self, request: Request) -> bool:
-        auth = request.headers.get("authorization", "")
-        scheme, _, value = auth.partition(" ")
-        return bool(self.token and scheme.lower() == "bearer"
+        value = _bearer(request)
+        return bool(self.token and value is not None
                     and hmac.compare_digest(value.strip().encode(), self.token.encode()))
 
     def session_ok(self, request: Request) -> bool:
@@ -146,31 +151,31 @@ class Guard:
         assert self._session is not None
         return self._session
 
-    def refusal(self, request: Request) -> tuple[int, str] | None:
-        """Why this request may not be served, as (status, message); None when it may."""
+    def refusal(self, request: Request) -> tuple[int, str, int] | None:
+        """Why this request may not be served, as (status, message, seconds before it may
+        try again: 0 but for 429); None when it may."""
         path = request.url.path
         if self.token is None:
-            client = request.client.host if request.client else None
-            if not is_loopback(client):
+            if not is_loopback(client_address(request)):
                 return 403, ("this dashboard has no token, so it answers only on loopback; "
-                             "start it with --token (or MONITOR_WEB_TOKEN) to serve other hosts")
+                             "start it with --token (or MONITOR_WEB_TOKEN) to serve other hosts"), 0
             if not is_loopback(host_name(request.headers.get("host", ""))):
-                return 403, "unexpected Host header: without a token only localhost names are served"
+                return 403, "unexpected Host header: without a token only localhost names are served", 0
             return None
         if path.startswith(PUBLIC_PREFIXES):
             return None
         if self.session_ok(request):
             return None
-        if request.headers.get("authorization", "").partition(" ")[0].lower() == "bearer":
+        if _bearer(request) is not None:
             # a bearer token is a guess like any other: counted, and refused once too many were wrong
             # (other schemes, e.g. a proxy's Basic credentials passed through, are no guess of ours)
             wait = self.locked_out(request)
             if wait:
-                return 429, self.lockout_message(wait)
+                return 429, self.lockout_message(wait), wait
             if self.bearer_ok(request):
                 return None
             self.record_failure(request)
-        return 401, "authentication required: log in, or send 'Authorization: Bearer <token>'"
+        return 401, "authentication required: log in, or send 'Authorization: Bearer <token>'", 0
 
     def locked_out(self, request: Request) -> int:
         """Whole seconds before this request's client may try a token again; 0 when it may now."""
