@@ -20,13 +20,26 @@ bringing such a rule into play pays for: common names like "Ukraine" or
 "Canada" occur in most articles, and recording their every occurrence for
 nothing was a good part of the cost at 10,000 rules.
 
-For the common case (Latin-script text) the stream is built with a handful
-of C-level string operations; other text goes through
-:func:`monitor.text.tokenize`. Both give the same tokens.
+Latin-script text (every character in the codec of
+:func:`monitor.text.encode_fast`: nearly all French and English) is not even
+turned into a stream. hyperscan scans it folded one byte per character,
+separators blanked and elisions kept, for every one-word key as a literal;
+occurrences are then spans of the text itself, so mapping them back costs
+nothing. A key that elisions can affect (a phrase, whose words an elided
+"l'" may separate, or a word like "qu" that may itself be elided) has only a
+*candidate* there, its longest word: the field's stream is built when a
+candidate occurs, or when NEAR needs to count words, and the key is looked
+up in it. Other text, and all text where hyperscan is missing, goes through
+the automaton over the stream (built with a handful of C-level string
+operations for Latin text, by :func:`monitor.text.tokenize` otherwise). All
+give the same matches: tests/test_matcher.py checks each engine against a
+straightforward evaluator.
 """
 
 from __future__ import annotations
 
+import ctypes
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
@@ -34,10 +47,15 @@ from typing import Protocol
 import ahocorasick
 import numpy as np
 
+try:
+    import hyperscan
+except ImportError:  # pragma: no cover - wheels exist for the usual platforms
+    hyperscan = None
+
 from .entities import EntityCatalog, default_entities, entity_terms
 from .query import And, EntityRef, Near, Node, Not, Term, TermPattern, parse_query, parse_term
 from .rules import Rule
-from .text import _FOLD_CASE, fold_case, fold_fast, tokenize
+from .text import _FOLD_CASE, ELISIONS, encode_fast, fold_case, fold_encoded, tokenize, words_encoded
 from .types import Document, Hit, Match
 
 __all__ = ["Matcher", "EntityChecker", "compile_rules", "FIELDS", "stream_of"]
@@ -47,25 +65,31 @@ FIELDS = ("title", "text")
 
 # --- the stream of a text ---------------------------------------------------------------
 
+_ASK = object()  # a field's text in the codec: not known yet
+
+
 class _Field:
-    """One field of a document: its stream, and how to map stream spans back to it."""
+    """One field of a document: its stream, and how to map stream spans back to it.
 
-    __slots__ = ("text", "stream", "tokens", "_keep", "_kept", "_raw", "_cased")
+    Occurrences in it are stream spans."""
 
-    def __init__(self, text: str):
+    __slots__ = ("text", "stream", "tokens", "_keep", "_kept", "_raw", "_cased", "_aligned", "_starts")
+
+    def __init__(self, text: str, raw: bytes | None | object = _ASK):
         self.text = text
         self.tokens: list[tuple[int, int]] | None = None  # exact path: every token's offsets
         self._keep = None  # fast path: which characters of " " + the folded text the stream keeps
         self._kept = None  # fast path: where each character of the stream is in the text, once asked
-        self._raw: bytes | None = None
+        self._starts = None  # fast path: words starting before each offset of the text, once asked
+        self._aligned = b""
+        self._raw = encode_fast(text) if raw is _ASK else raw
         self._cased: str | None = None
-        folded = fold_fast(text)
-        if folded is None:
+        if self._raw is None:
             toks = tokenize(text)
             self.tokens = [(t.start, t.end) for t in toks]
             self.stream = " " + " ".join(t.norm for t in toks) + " " if toks else " "
             return
-        self._raw, aligned = folded  # aligned: the folded text, the length of ``text``
+        aligned = self._aligned = fold_encoded(self._raw)  # the folded text, the length of ``text``
         # The stream is the aligned text behind a blank, keeping each character that is not
         # a blank or follows one that is not: blank runs squeezed to one, leading ones gone.
         # Vector operations: a third of the cost of splitting into words and joining them.
@@ -77,6 +101,45 @@ class _Field:
         self._keep = keep
         stream = padded[keep].tobytes().decode("ascii")
         self.stream = stream if stream.endswith(" ") else stream + " "
+
+    def occ(self, f: int, length: int, prefix: bool, ends: list[int]) -> list[Occ]:
+        """The occurrences (field ``f``, stream spans) of a key ``length`` long that the
+        automaton found ending at ``ends``."""
+        start = 2 - length
+        if prefix:  # the occurrence runs to the end of the word
+            stream = self.stream
+            return [(f, e + start, stream.index(" ", e + 1)) for e in ends]
+        return [(f, e + start, e) for e in ends]
+
+    def find(self, key: str, prefix: bool) -> list[tuple[int, int]]:
+        """The stream spans where ``key`` (a key string of the automaton) occurs."""
+        stream, out = self.stream, []
+        at = stream.find(key)
+        while at >= 0:
+            if prefix:
+                out.append((at + 1, stream.index(" ", at + len(key))))
+            else:
+                out.append((at + 1, at + len(key) - 1))
+            at = stream.find(key, at + 1)
+        return out
+
+    def gap(self, a: tuple[int, int], b: tuple[int, int]) -> int:
+        """Words between two spans of this field; -1 if they overlap."""
+        if a[1] <= b[0]:
+            return self.stream.count(" ", a[1], b[0]) - 1
+        if b[1] <= a[0]:
+            return self.stream.count(" ", b[1], a[0]) - 1
+        return -1
+
+    def starts_before(self) -> np.ndarray:
+        """Fast path: the number of words (elisions left out) starting before each offset of
+        the text, and at its end."""
+        if self._starts is None:
+            solid = np.frombuffer(b" " + self._aligned, np.uint8) != 32
+            starts = np.zeros(len(solid), np.int64)
+            np.cumsum(solid[1:] & ~solid[:-1], out=starts[1:])
+            self._starts = starts
+        return self._starts
 
     def may_contain(self, probe: str) -> bool:
         """False when ``probe`` (folded, case kept) surely does not occur in the text."""
@@ -127,6 +190,143 @@ class _Field:
 def stream_of(text: str) -> str:
     """The folded words of ``text`` joined by single spaces, with a space at each end. Pure."""
     return _Field(text).stream
+
+
+class _FastField:
+    """A field of Latin-script text (one the codec of :func:`monitor.text.encode_fast` covers),
+    scanned by hyperscan.
+
+    Occurrences in it are spans of the text itself: its words are found in ``words``, the
+    text folded one byte per character with every separator blanked, behind and before a
+    blank. Elisions are still there ("l otan"), so a key whose word could be an elision, and
+    a phrase, whose words elisions may separate, are only candidates there: they are looked
+    up in the field's stream (:class:`_Field`), built when one of them is asked for. Its
+    word counts (for NEAR) come from there too.
+    """
+
+    __slots__ = ("text", "words", "_raw", "_exact")
+
+    def __init__(self, text: str, raw: bytes):
+        self.text = text
+        self._raw = raw
+        self.words = b" " + words_encoded(raw) + b" "
+        self._exact: _Field | None = None
+
+    @property
+    def exact(self) -> _Field:
+        if self._exact is None:
+            self._exact = _Field(self.text, self._raw)
+        return self._exact
+
+    def occ(self, f: int, length: int, prefix: bool, ends: list[int]) -> list[Occ]:
+        """The occurrences (field ``f``, text spans) of a literal key ``length`` long that
+        hyperscan found ending at ``ends`` (offsets into ``words``, one more than into the text)."""
+        if prefix:  # the occurrence runs to the end of the word
+            words = self.words
+            return [(f, e - length, words.index(b" ", e) - 1) for e in ends]
+        return [(f, e - length, e - 2) for e in ends]
+
+    def find(self, f: int, key: str, prefix: bool) -> list[Occ]:
+        """The occurrences (field ``f``, text spans) of ``key`` (a key string), looked up in
+        the stream."""
+        exact = self.exact
+        found = exact.find(key, prefix)
+        return [(f, *span) for span in exact.spans(found)] if found else []
+
+    def gap(self, a: tuple[int, int], b: tuple[int, int]) -> int:
+        """Words between two spans of this field; -1 if they overlap."""
+        if a[1] <= b[0]:
+            starts = self.exact.starts_before()
+            return int(starts[b[0]] - starts[a[1]])
+        if b[1] <= a[0]:
+            starts = self.exact.starts_before()
+            return int(starts[a[0]] - starts[b[1]])
+        return -1
+
+    def token_index(self, pos: int) -> int:
+        """Index of the word starting at ``pos``."""
+        return int(self.exact.starts_before()[pos])
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        return start, end
+
+    def spans(self, pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        return pairs
+
+    def may_contain(self, probe: str) -> bool:
+        return self.exact.may_contain(probe)
+
+
+def _collect(kid: int, start: int, end: int, flags: int, found: dict[int, list[int]]) -> None:
+    at = found.get(kid)
+    if at is None:
+        found[kid] = [end]
+    else:
+        at.append(end)
+
+
+class _Literals:
+    """Keys as hyperscan literals, for fast fields (:class:`_FastField`).
+
+    A key of one word that no elision can be is a literal of its own, reported with its
+    key id. Any other key (a phrase, or a word like "qu" or "jus*") has a *candidate*: its
+    longest word as a literal, which occurs wherever the key does; the keys of a candidate
+    found are then looked up in the stream. Keys outside ASCII never occur in a fast field
+    and are left out.
+    """
+
+    def __init__(self, keys: dict[str, int], first_candidate: int):
+        self.candidates: dict[int, list[int]] = {}  # candidate id -> its keys
+        self.candidate_of: dict[int, int] = {}  # key id -> its candidate id
+        literals: dict[str, int] = {}
+        by_literal: dict[str, int] = {}
+        for key, kid in keys.items():
+            if not key.isascii():
+                continue
+            words = key.split()
+            prefix = not key.endswith(" ")
+            if len(words) == 1 and not _may_be_elision(words[0], prefix):
+                literals[key] = kid
+                continue
+            longest = max(range(len(words)), key=lambda i: len(words[i]))
+            literal = " " + words[longest] + ("" if prefix and longest == len(words) - 1 else " ")
+            cid = by_literal.get(literal)
+            if cid is None:
+                cid = by_literal[literal] = first_candidate + len(by_literal)
+                self.candidates[cid] = []
+            self.candidates[cid].append(kid)
+            self.candidate_of[kid] = cid
+        exprs = [k.encode() for k in literals] + [k.encode() for k in by_literal]
+        self.next_id = first_candidate + len(by_literal)
+        self._db = None
+        if exprs:
+            self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+            self._db.compile(expressions=exprs, ids=[*literals.values(), *by_literal.values()],
+                             elements=len(exprs), literal=True)
+            _give_back_heap()
+        self._local = threading.local()  # a scratch space per thread
+
+    def scan(self, data: bytes, found: dict[int, list[int]]) -> None:
+        """Add to ``found`` the end offsets in ``data`` of every literal, by id."""
+        if self._db is None:
+            return
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = hyperscan.Scratch(self._db)
+        self._db.scan(data, match_event_handler=_collect, context=found, scratch=scratch)
+
+
+def _give_back_heap() -> None:
+    """Return to the system the heap hyperscan's compiler freed (glibc keeps it otherwise:
+    about 25 MB after compiling 10,000 rules, for a database of 1.4 MB)."""
+    trim = getattr(ctypes.CDLL(None), "malloc_trim", None)  # glibc only
+    if trim is not None:
+        trim(0)
+
+
+def _may_be_elision(word: str, prefix: bool) -> bool:
+    """Whether a word of a document that ``word`` matches could be an elided one ("l'")."""
+    return any(e.startswith(word) for e in ELISIONS) if prefix else word in ELISIONS
 
 
 # --- compiled rules ---------------------------------------------------------------------
@@ -327,11 +527,12 @@ Occ = tuple[int, int, int]
 class _Run:
     """The state of matching one document."""
 
-    __slots__ = ("m", "fields", "ends", "keys", "by_key", "atom_occ", "language", "side_scanned")
+    __slots__ = ("m", "fields", "ends", "keys", "maybe", "by_key", "atom_occ", "language", "side_scanned")
 
-    def __init__(self, matcher: Matcher, fields: list[_Field], ends: list[dict[int, list[int]]],
-                 keys: set[int], language: str | None = None):
+    def __init__(self, matcher: Matcher, fields: list[_Field | _FastField], ends: list[dict[int, list[int]]],
+                 keys: set[int], maybe: set[int], language: str | None = None):
         self.m, self.fields, self.ends, self.keys = matcher, fields, ends, keys
+        self.maybe = maybe  # keys a candidate of which occurred (see _Literals)
         self.language = language
         self.by_key: dict[int, list[Occ]] = {}
         self.atom_occ: dict[int, list[Occ]] = {}
@@ -340,30 +541,25 @@ class _Run:
     def scan_side(self) -> None:
         """Add the occurrences of the keys that trigger no rule (see the module docstring)."""
         self.side_scanned = True
-        side = self.m._side
+        m = self.m
         for fld, found in zip(self.fields, self.ends):
-            for end, kid in side.iter(fld.stream):
-                at = found.get(kid)
-                if at is None:
-                    found[kid] = [end]
-                    self.keys.add(kid)
-                else:
-                    at.append(end)
+            m._scan_field(fld, found, m._side, m._side_literals, self.keys, self.maybe)
 
     def has(self, key: int) -> bool:
-        """Whether automaton key ``key`` occurred."""
+        """Whether key ``key`` occurred."""
         if key in self.keys:
             return True
         if not self.side_scanned and key in self.m._side_keys:
             self.scan_side()
-            return key in self.keys
-        return False
+            if key in self.keys:
+                return True
+        return key in self.maybe and bool(self.key_occ(key))
 
     def found_keys(self) -> set[int]:
-        """Every key that occurred."""
+        """Every key that occurred, and those that may have (see :meth:`has`)."""
         if not self.side_scanned:
             self.scan_side()
-        return self.keys
+        return self.keys | self.maybe if self.maybe else self.keys
 
     def case_ok(self, alt: _Alt, occ: Occ) -> bool:
         f, cs, ce = occ
@@ -380,29 +576,27 @@ class _Run:
 
     def gap(self, a: Occ, b: Occ) -> int:
         """Words between two occurrences of one field; -1 if they overlap."""
-        if a[2] <= b[1]:
-            return self.fields[a[0]].stream.count(" ", a[2], b[1]) - 1
-        if b[2] <= a[1]:
-            return self.fields[a[0]].stream.count(" ", b[2], a[1]) - 1
-        return -1
+        return self.fields[a[0]].gap(a[1:], b[1:])
 
     def key_occ(self, key: int) -> list[Occ]:
-        """Where automaton key ``key`` occurred, in field and stream order."""
+        """Where key ``key`` occurred, in field and position order."""
         got = self.by_key.get(key)
         if got is None:
             got = self.by_key[key] = []
-            if self.has(key):
-                start = 2 - self.m._key_lengths[key]
-                prefix = self.m._patterns[key].prefix
-                for f, ends in enumerate(self.ends):
-                    found = ends.get(key)
-                    if not found:
+            m = self.m
+            if not self.side_scanned and key in m._side_keys:
+                self.scan_side()
+            if key in self.keys or key in self.maybe:
+                length, prefix = m._key_lengths[key], m._patterns[key].prefix
+                candidate = m._candidate_of.get(key)
+                for f, (fld, ends) in enumerate(zip(self.fields, self.ends)):
+                    if candidate is not None and type(fld) is _FastField:
+                        if candidate in ends:
+                            got += fld.find(f, m._key_strings[key], prefix)
                         continue
-                    if prefix:  # the occurrence runs to the end of the word
-                        stream = self.fields[f].stream
-                        got += [(f, e + start, stream.index(" ", e + 1)) for e in found]
-                    else:
-                        got += [(f, e + start, e) for e in found]
+                    found = ends.get(key)
+                    if found:
+                        got += fld.occ(f, length, prefix, found)
         return got
 
     def occurrences(self, aid: int) -> list[Occ]:
@@ -532,10 +726,10 @@ class Matcher:
 
     __slots__ = ("rules", "entities", "_compiled", "_automaton", "_side", "_side_keys", "_patterns",
                  "_key_lengths", "_atoms", "_triggers", "_probes", "_alts_by_key", "checker", "_simple",
-                 "_filtered")
+                 "_filtered", "_key_strings", "_literals", "_side_literals", "_candidates", "_candidate_of")
 
     def __init__(self, rules: Iterable[Rule], entities: EntityCatalog | None = None,
-                 checker: EntityChecker | None = None):
+                 checker: EntityChecker | None = None, accelerate: bool = True):
         self.rules: tuple[Rule, ...] = tuple(rules)
         self.checker = checker
         if entities is None:
@@ -580,6 +774,22 @@ class Matcher:
         for automaton in (self._automaton, self._side):
             if automaton is not None and len(automaton):
                 automaton.make_automaton()
+        self._key_strings = list(builder.keys)  # in key id order
+        # Latin-script fields are scanned by hyperscan instead (see _FastField).
+        self._literals = self._side_literals = None
+        self._candidates: dict[int, list[int]] = {}
+        self._candidate_of: dict[int, int] = {}
+        if accelerate and hyperscan is not None:
+            self._literals = _Literals({s: k for s, k in builder.keys.items() if k in self._triggers},
+                                       len(self._patterns))
+            parts = [self._literals]
+            if self._side is not None:
+                self._side_literals = _Literals({s: k for s, k in builder.keys.items() if k in self._side_keys},
+                                                self._literals.next_id)
+                parts.append(self._side_literals)
+            for lit in parts:
+                self._candidates.update(lit.candidates)
+                self._candidate_of.update(lit.candidate_of)
 
     def _simple_form(self, program: tuple) -> tuple[tuple[int, int], ...] | None:
         """(key, term index) of each term when ``program`` is one plain term or an OR of them
@@ -598,22 +808,48 @@ class Matcher:
     def __repr__(self) -> str:
         return f"<Matcher {len(self.rules)} rules, {len(self._patterns)} distinct terms>"
 
-    def _scan(self, doc: Document) -> tuple[list[_Field], list[dict[int, list[int]]]]:
-        """Each field's stream, and per field where (at which end offsets) each key that
-        triggers rules occurred."""
-        fields = [_Field(getattr(doc, name) or "") for name in FIELDS]
-        ends: list[dict[int, list[int]]] = []
-        for fld in fields:
-            found: dict[int, list[int]] = {}
-            if self._triggers:
-                for end, kid in self._automaton.iter(fld.stream):
-                    at = found.get(kid)
-                    if at is None:
-                        found[kid] = [end]
-                    else:
-                        at.append(end)
-            ends.append(found)
-        return fields, ends
+    def _scan_field(self, fld: _Field | _FastField, found: dict[int, list[int]],
+                    automaton: ahocorasick.Automaton | None, literals: _Literals | None,
+                    keys: set[int], maybe: set[int]) -> None:
+        """Add to ``found`` where (at which end offsets) each key of ``automaton``, or for a
+        fast field each literal of ``literals``, occurs in ``fld``; and to ``keys`` the keys
+        found, to ``maybe`` those a candidate of which was."""
+        if type(fld) is _FastField:
+            literals.scan(fld.words, found)
+            candidates = self._candidates
+            for kid in found:
+                if kid in candidates:
+                    maybe.update(candidates[kid])
+                else:
+                    keys.add(kid)
+            return
+        for end, kid in automaton.iter(fld.stream):
+            at = found.get(kid)
+            if at is None:
+                found[kid] = [end]
+                keys.add(kid)
+            else:
+                at.append(end)
+
+    def _scan(self, doc: Document) -> tuple[list[_Field | _FastField], list[dict[int, list[int]]], set[int],
+                                            set[int]]:
+        """Each field, and per field where each key that triggers rules occurred; the keys
+        that occurred, and those that may have."""
+        fields: list[_Field | _FastField] = []
+        for name in FIELDS:
+            text = getattr(doc, name) or ""
+            raw = encode_fast(text)
+            if raw is not None and self._literals is not None:
+                fields.append(_FastField(text, raw))
+            else:
+                fields.append(_Field(text, raw))
+        ends: list[dict[int, list[int]]] = [{}, {}]
+        keys: set[int] = set()
+        maybe: set[int] = set()
+        if self._triggers:
+            for fld, found in zip(fields, ends):
+                self._scan_field(fld, found, self._automaton, self._literals, keys, maybe)
+        return fields, ends, keys, maybe
 
     def match(self, doc: Document) -> list[Match]:
         """Return a :class:`~monitor.types.Match` for every rule ``doc`` satisfies, in rule order.
@@ -631,15 +867,16 @@ class Matcher:
         the rule's first term found there; ``Match.terms`` lists every matched
         term in order of first occurrence. Pure; never raises.
         """
-        fields, ends = self._scan(doc)
-        keys = ends[0].keys() | ends[1].keys()
-        if not keys:
+        fields, ends, keys, maybe = self._scan(doc)
+        if not keys and not maybe:
             return []
         touched: set[int] = set()
         triggers = self._triggers
         for kid in keys:
             touched.update(triggers[kid])
-        run = _Run(self, fields, ends, keys, doc.language)
+        for kid in maybe:
+            touched.update(triggers[kid])
+        run = _Run(self, fields, ends, keys, maybe, doc.language)
         matched = []
         wanted: dict[Occ, tuple[str, int, int] | None] = {}  # every matched rule's hits
         filtered, simple_forms, compiled = self._filtered, self._simple, self._compiled
@@ -650,7 +887,7 @@ class Matcher:
             simple = simple_forms[r]
             if simple is not None:
                 # Each of its keys triggers it, so none waits in the side automaton.
-                found = [(o, t) for key, t in simple if key in keys for o in run.key_occ(key)]
+                found = [(o, t) for key, t in simple if key in keys or key in maybe for o in run.key_occ(key)]
                 if not found:
                     continue
             else:
@@ -684,7 +921,7 @@ class Matcher:
 
 
 def compile_rules(rules: Iterable[Rule], *, entities: EntityCatalog | None = None,
-                  checker: EntityChecker | None = None) -> Matcher:
+                  checker: EntityChecker | None = None, accelerate: bool = True) -> Matcher:
     """Compile ``rules`` into a :class:`Matcher`; disabled rules are kept but never match.
 
     Entities are looked up in ``entities``; by default in the catalog the
@@ -695,5 +932,8 @@ def compile_rules(rules: Iterable[Rule], *, entities: EntityCatalog | None = Non
 
     ``checker`` (e.g. :class:`monitor.ner.SpacyChecker`) gets a say on every
     entity mention found: one it disagrees with does not count.
+
+    ``accelerate=False`` leaves hyperscan out (the automaton scans every field):
+    the same matches, three times the cost on Latin-script text.
     """
-    return Matcher(rules, entities, checker)
+    return Matcher(rules, entities, checker, accelerate)

@@ -22,7 +22,8 @@ import unicodedata
 from itertools import repeat
 from typing import NamedTuple
 
-__all__ = ["Token", "normalize", "fold_case", "fold_fast", "tokenize", "APOSTROPHES", "ELISIONS"]
+__all__ = ["Token", "normalize", "fold_case", "fold_fast", "encode_fast", "fold_encoded", "words_encoded",
+           "tokenize", "APOSTROPHES", "ELISIONS"]
 
 #: Characters read as an apostrophe (all fold to ``'``).
 APOSTROPHES = frozenset("'\u2019\u2018\u02bc\uff07")
@@ -133,12 +134,30 @@ def fold_fast(s: str) -> tuple[bytes, bytes] | None:
     charmap encode and a bytes.translate fold it all at once; the tokens are its runs of
     non-blanks. Pure.
     """
+    raw = encode_fast(s)
+    return None if raw is None else (raw, fold_encoded(raw))
+
+
+def encode_fast(s: str) -> bytes | None:
+    """``s`` in the one-byte codec of the fast path (one byte per character), or None
+    when ``s`` holds a character the codec does not cover. Pure."""
     try:
-        raw = codecs.charmap_encode(s, "strict", _ENCODING)[0]
+        return codecs.charmap_encode(s, "strict", _ENCODING)[0]
     except UnicodeEncodeError:
         return None
+
+
+def fold_encoded(raw: bytes) -> bytes:
+    """The folded text of :func:`fold_fast` from ``raw``, the text in the codec. Pure."""
     b = raw.translate(_FOLD)
-    return raw, (_elide(b) if b"'" in b else b)
+    return _elide(b) if b"'" in b else b
+
+
+def words_encoded(raw: bytes) -> bytes:
+    """``raw`` (the text in the codec) folded with every separator blanked, apostrophes
+    included, and French elisions kept: lowercase ASCII letters and digits and spaces,
+    one byte per character of the text. Pure."""
+    return raw.translate(_FOLD_WORDS)
 
 
 def _tokenize_exact(s: str) -> list[Token]:
@@ -225,6 +244,7 @@ def _build_codec() -> tuple[object, bytes, bytes]:
 
 
 _ENCODING, _FOLD, _FOLD_CASE = _build_codec()
+_FOLD_WORDS = _FOLD.replace(b"'", b" ")
 
 
 def _elision_pattern() -> re.Pattern:

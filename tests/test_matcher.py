@@ -330,10 +330,11 @@ def reference_match(rules: list[Rule], doc: Document) -> list[Match]:
 
 WORDS = ["OTAN", "otan", "l’OTAN", "l'Otan", "COTANGENTE", "NATO", "Ukraine", "d'Ukraine", "ukrainienne",
          "Ukrainexx", "États-Unis", "etats", "Unis", "Royaume", "Uni", "Alliance", "atlantique", "Œuvre",
-         "oeuvre", "été", "e\u0301te\u0301", "la", "de", "qu’il", "Kyiv"]
+         "oeuvre", "été", "e\u0301te\u0301", "la", "de", "qu’il", "Kyiv", "l", "L'", "qu", "jusqu'au", "quand"]
 SEPARATORS = [" ", "  ", "-", ", ", ".\n", "’", "'", " l’"]
 TERMS = ["otan", "OTAN", "nato", "l'OTAN", "ukrain*", "Ukraine", "etats-unis", "Royaume-Uni", "Royaume Un*",
-         "alliance atlantique", "de la ukrain*", "la otan unis", "oeuvre", "ete", "uni", "de la", "cotangente", "il", "Kyiv", "et*"]
+         "alliance atlantique", "de la ukrain*", "la otan unis", "oeuvre", "ete", "uni", "de la", "cotangente", "il", "Kyiv", "et*",
+         "l", "qu*", "jus*", "de l", "au"]
 
 texts = st.lists(st.tuples(st.sampled_from(WORDS), st.sampled_from(SEPARATORS)), max_size=25).map(
     lambda parts: "".join(w + s for w, s in parts))
@@ -366,18 +367,29 @@ documents = st.builds(
 )
 
 
+# Both engines: hyperscan on Latin-script fields (the default), and the automaton alone.
+ENGINES = pytest.mark.parametrize("accelerate", [True, False], ids=["hyperscan", "automaton"])
+
+
+def test_latin_script_fields_are_scanned_by_hyperscan():
+    # The fast engine is in use: it gives the same answers, so only this tells it is there.
+    assert compile_rules([make_rule(any=("otan",))])._literals is not None
+
+
+@ENGINES
 @settings(max_examples=300)
-@given(rule_lists, documents)
-def test_compiled_matcher_agrees_with_reference(rule_list, doc):
-    assert compile_rules(rule_list).match(doc) == reference_match(rule_list, doc)
+@given(rule_list=rule_lists, doc=documents)
+def test_compiled_matcher_agrees_with_reference(rule_list, doc, accelerate):
+    assert compile_rules(rule_list, accelerate=accelerate).match(doc) == reference_match(rule_list, doc)
 
 
+@ENGINES
 @settings(max_examples=200)
-@given(rule_lists, rules("unrelated"), st.integers(0, 6), documents)
-def test_adding_a_rule_never_removes_another_match(rule_list, extra, position, doc):
-    before = compile_rules(rule_list).match(doc)
+@given(rule_list=rule_lists, extra=rules("unrelated"), position=st.integers(0, 6), doc=documents)
+def test_adding_a_rule_never_removes_another_match(rule_list, extra, position, doc, accelerate):
+    before = compile_rules(rule_list, accelerate=accelerate).match(doc)
     extended = rule_list[:position] + [extra] + rule_list[position:]
-    after = [m for m in compile_rules(extended).match(doc) if m.rule != "unrelated"]
+    after = [m for m in compile_rules(extended, accelerate=accelerate).match(doc) if m.rule != "unrelated"]
     assert after == before
 
 
@@ -536,7 +548,7 @@ def test_other_scripts_take_the_exact_path():
 
 QUERY_TERMS = ["otan", "OTAN", "l'OTAN", "ukrain*", "Ukraine", "etats-unis", "Royaume-Uni", '"Royaume Un*"',
                '"alliance atlantique"', "de", "la", "oeuvre", "ete", "uni", "kyiv", "case:OTAN", "case:Otan",
-               "title:otan", "text:Ukraine", "cotangente", "et*"]
+               "title:otan", "text:Ukraine", "cotangente", "et*", "l", "qu*", '"de l"', "case:L"]
 
 
 @st.composite
@@ -621,9 +633,10 @@ def reference_query_match(rule: Rule, doc: Document) -> Match | None:
                  rule.delivery, rule.per_hour)
 
 
+@ENGINES
 @settings(max_examples=300, deadline=None)
-@given(st.lists(queries(), min_size=1, max_size=4), st.integers(1, 3), documents)
-def test_compiled_queries_agree_with_reference(query_list, min_mentions, doc):
+@given(query_list=st.lists(queries(), min_size=1, max_size=4), min_mentions=st.integers(1, 3), doc=documents)
+def test_compiled_queries_agree_with_reference(query_list, min_mentions, doc, accelerate):
     from monitor.query import QueryError, parse_query
     rules_ = []
     for i, q in enumerate(query_list):
@@ -633,4 +646,22 @@ def test_compiled_queries_agree_with_reference(query_list, min_mentions, doc):
             continue  # every term negated
         rules_.append(query_rule(q, f"q{i}", min_mentions=min_mentions))
     expected = [m for m in (reference_query_match(r, doc) for r in rules_) if m is not None]
-    assert compile_rules(rules_).match(doc) == expected
+    assert compile_rules(rules_, accelerate=accelerate).match(doc) == expected
+
+
+FILLERS = ["de", "la", "l’", "l'", "qu’", "jusqu'", "d'", "l", "qu", "L’", "é", "e\u0301", "Œ", "-", ",", "’"]
+
+
+@ENGINES
+@settings(max_examples=300, deadline=None)
+@given(left=st.sampled_from(["OTAN", "Russie", "Alliance atlantique"]), right=st.sampled_from(["Ukraine", "Kyiv"]),
+       between=st.lists(st.sampled_from(FILLERS), max_size=6), glue=st.sampled_from([" ", "", "  "]),
+       distance=st.integers(0, 6), swap=st.booleans())
+def test_near_counts_words_like_the_reference(left, right, between, glue, distance, swap, accelerate):
+    # Words between the two sides, elided ones not counted: exactly at the distance, one over, none.
+    parts = [left, *between, right] if not swap else [right, *between, left]
+    text = " ".join(p + glue for p in parts)
+    rule = query_rule(f'"{left}" NEAR/{distance} {right}')
+    expected = reference_query_match(rule, make_doc(text))
+    assert compile_rules([rule], accelerate=accelerate).match(make_doc(text)) == (
+        [expected] if expected else [])
