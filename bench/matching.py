@@ -234,7 +234,7 @@ def main(argv=None) -> dict:
         hs_floor = rate(lambda d: (hs_db.scan(d.title.encode(), match_event_handler=None, scratch=scratch),
                                    hs_db.scan(d.text.encode(), match_event_handler=None, scratch=scratch)),
                         docs, seconds)
-        del hs_db, scratch
+        del hs_db, scratch, keys  # the floors' memory is not the engine's
 
         patterns = naive_patterns(rules)
         few = docs[:max(2, min(len(docs), 200 // max(1, n // 100)))]

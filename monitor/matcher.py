@@ -780,16 +780,18 @@ class Matcher:
         self._candidates: dict[int, list[int]] = {}
         self._candidate_of: dict[int, int] = {}
         if accelerate and hyperscan is not None:
-            self._literals = _Literals({s: k for s, k in builder.keys.items() if k in self._triggers},
-                                       len(self._patterns))
-            parts = [self._literals]
-            if self._side is not None:
-                self._side_literals = _Literals({s: k for s, k in builder.keys.items() if k in self._side_keys},
-                                                self._literals.next_id)
-                parts.append(self._side_literals)
-            for lit in parts:
-                self._candidates.update(lit.candidates)
-                self._candidate_of.update(lit.candidate_of)
+            try:
+                main = _Literals({s: k for s, k in builder.keys.items() if k in self._triggers},
+                                 len(self._patterns))
+                side = None if self._side is None else _Literals(
+                    {s: k for s, k in builder.keys.items() if k in self._side_keys}, main.next_id)
+            except hyperscan.error:  # e.g. a processor hyperscan does not support: the automaton alone
+                main = side = None
+            if main is not None:
+                self._literals, self._side_literals = main, side
+                for lit in (main, side) if side is not None else (main,):
+                    self._candidates.update(lit.candidates)
+                    self._candidate_of.update(lit.candidate_of)
 
     def _simple_form(self, program: tuple) -> tuple[tuple[int, int], ...] | None:
         """(key, term index) of each term when ``program`` is one plain term or an OR of them

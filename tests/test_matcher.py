@@ -376,6 +376,21 @@ def test_latin_script_fields_are_scanned_by_hyperscan():
     assert compile_rules([make_rule(any=("otan",))])._literals is not None
 
 
+def test_a_processor_hyperscan_refuses_still_matches(monkeypatch):
+    import hyperscan
+
+    import monitor.matcher as matcher_module
+
+    def refuse(*args, **kwargs):
+        raise hyperscan.ArchitectureError("this processor lacks SSSE3")
+
+    monkeypatch.setattr(matcher_module, "_Literals", refuse)
+    m = compile_rules([make_rule(any=("otan",))])
+    assert m._literals is None
+    [match] = m.match(make_doc("Le sommet de l’OTAN"))
+    assert [(h.start, h.end) for h in match.hits] == [(15, 19)]
+
+
 @ENGINES
 @settings(max_examples=300)
 @given(rule_list=rule_lists, doc=documents)
