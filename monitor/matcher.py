@@ -581,22 +581,24 @@ class _Run:
     def key_occ(self, key: int) -> list[Occ]:
         """Where key ``key`` occurred, in field and position order."""
         got = self.by_key.get(key)
-        if got is None:
-            got = self.by_key[key] = []
-            m = self.m
-            if not self.side_scanned and key in m._side_keys:
-                self.scan_side()
-            if key in self.keys or key in self.maybe:
-                length, prefix = m._key_lengths[key], m._patterns[key].prefix
-                candidate = m._candidate_of.get(key)
-                for f, (fld, ends) in enumerate(zip(self.fields, self.ends)):
-                    if candidate is not None and type(fld) is _FastField:
-                        if candidate in ends:
-                            got += fld.find(f, m._key_strings[key], prefix)
-                        continue
-                    found = ends.get(key)
-                    if found:
-                        got += fld.occ(f, length, prefix, found)
+        if got is not None:
+            return got
+        got = self.by_key[key] = []
+        m = self.m
+        if not self.side_scanned and key in m._side_keys:
+            self.scan_side()
+        if key in self.keys or key in self.maybe:
+            length, prefix, candidate = m._key_info[key]
+            fields = self.fields
+            for f, ends in enumerate(self.ends):
+                fld = fields[f]
+                if candidate is not None and type(fld) is _FastField:
+                    if candidate in ends:
+                        got += fld.find(f, m._key_strings[key], prefix)
+                    continue
+                found = ends.get(key)
+                if found:
+                    got += fld.occ(f, length, prefix, found)
         return got
 
     def occurrences(self, aid: int) -> list[Occ]:
@@ -725,8 +727,8 @@ class Matcher:
     """Rules compiled for matching. Build with :func:`compile_rules`; never mutated."""
 
     __slots__ = ("rules", "entities", "_compiled", "_automaton", "_side", "_side_keys", "_patterns",
-                 "_key_lengths", "_atoms", "_triggers", "_probes", "_alts_by_key", "checker", "_simple",
-                 "_filtered", "_key_strings", "_literals", "_side_literals", "_candidates", "_candidate_of")
+                 "_key_info", "_atoms", "_triggers", "_probes", "_alts_by_key", "checker", "_simple",
+                 "_filtered", "_key_strings", "_literals", "_side_literals", "_candidates")
 
     def __init__(self, rules: Iterable[Rule], entities: EntityCatalog | None = None,
                  checker: EntityChecker | None = None, accelerate: bool = True):
@@ -747,7 +749,6 @@ class Matcher:
                 for alt in atom.alts:
                     by_alt.setdefault(alt.key, []).append(alt)
                 self._alts_by_key[aid] = by_alt
-        self._key_lengths = [len(_key_string(p)) for p in self._patterns]
         # key -> the enabled rules one of whose non-negated atoms it can make occur
         triggers: dict[int, set[int]] = {}
         for r, comp in enumerate(self._compiled):
@@ -778,7 +779,7 @@ class Matcher:
         # Latin-script fields are scanned by hyperscan instead (see _FastField).
         self._literals = self._side_literals = None
         self._candidates: dict[int, list[int]] = {}
-        self._candidate_of: dict[int, int] = {}
+        candidate_of: dict[int, int] = {}  # key id -> its candidate's id
         if accelerate and hyperscan is not None:
             try:
                 main = _Literals({s: k for s, k in builder.keys.items() if k in self._triggers},
@@ -791,7 +792,9 @@ class Matcher:
                 self._literals, self._side_literals = main, side
                 for lit in (main, side) if side is not None else (main,):
                     self._candidates.update(lit.candidates)
-                    self._candidate_of.update(lit.candidate_of)
+                    candidate_of.update(lit.candidate_of)
+        self._key_info = [(len(_key_string(p)), p.prefix, candidate_of.get(kid))
+                          for kid, p in enumerate(self._patterns)]
 
     def _simple_form(self, program: tuple) -> tuple[tuple[int, int], ...] | None:
         """(key, term index) of each term when ``program`` is one plain term or an OR of them
@@ -879,8 +882,8 @@ class Matcher:
         for kid in maybe:
             touched.update(triggers[kid])
         run = _Run(self, fields, ends, keys, maybe, doc.language)
+        key_occ = run.key_occ
         matched = []
-        wanted: dict[Occ, tuple[str, int, int] | None] = {}  # every matched rule's hits
         filtered, simple_forms, compiled = self._filtered, self._simple, self._compiled
         for r in sorted(touched):
             comp = compiled[r]
@@ -889,8 +892,24 @@ class Matcher:
             simple = simple_forms[r]
             if simple is not None:
                 # Each of its keys triggers it, so none waits in the side automaton.
-                found = [(o, t) for key, t in simple if key in keys or key in maybe for o in run.key_occ(key)]
-                if not found:
+                found: list[tuple[Occ, int]] | None = None
+                merged = False
+                for key, t in simple:
+                    if key in keys or key in maybe:
+                        got = key_occ(key)
+                        if not got:
+                            continue
+                        if found is None:
+                            found = [(o, t) for o in got]
+                        else:
+                            found += [(o, t) for o in got]
+                            merged = True
+                if found is None:
+                    continue
+                if not merged:  # one key's occurrences: distinct, and in order already
+                    if len(found) < comp.rule.min_mentions:
+                        continue
+                    matched.append((comp, (found[0][1],), found))
                     continue
             else:
                 if not run.truth(comp.program):
@@ -904,21 +923,30 @@ class Matcher:
                 spans.setdefault(o, t)
             if len(spans) < comp.rule.min_mentions:
                 continue
-            wanted.update(spans)
-            matched.append((comp, found, spans))
-        # Stream spans to text offsets: once per field, for every rule's hits together.
-        at = sorted(wanted)
-        for f, fld in enumerate(fields):
-            mine = [o for o in at if o[0] == f]
-            if mine:
-                wanted.update(zip(mine, ((FIELDS[f], *span) for span in fld.spans([o[1:] for o in mine]))))
+            matched.append((comp, tuple(dict.fromkeys([t for _, t in found])), list(spans.items())))
+        if not matched:
+            return []
+        if type(fields[0]) is _FastField and type(fields[1]) is _FastField:
+            where = None  # occurrences are text offsets already
+        else:
+            # Stream spans to text offsets: once per field, for every rule's hits together.
+            at = sorted({o for _, _, hits in matched for o, _ in hits})
+            where = {}
+            for f, fld in enumerate(fields):
+                mine = [o for o in at if o[0] == f]
+                if mine:
+                    where.update(zip(mine, fld.spans([o[1:] for o in mine])))
         matches = []
-        for comp, found, spans in matched:
+        for comp, terms, hits in matched:
             words = comp.terms
-            terms = tuple(dict.fromkeys([words[t] for _, t in found]))
-            hits = tuple([Hit(*wanted[o], words[t]) for o, t in spans.items()])
+            terms = tuple([words[t] for t in terms])  # in order of first occurrence
+            if where is None:
+                made = tuple([Hit(FIELDS[o[0]], o[1], o[2], words[t]) for o, t in hits])
+            else:
+                made = tuple([Hit(FIELDS[o[0]], *where[o], words[t]) for o, t in hits])
             rule = comp.rule
-            matches.append(Match(rule.name, terms, hits, rule.channels, rule.delivery, rule.per_hour))
+            matches.append(Match(rule.name, tuple(dict.fromkeys(terms)), made, rule.channels, rule.delivery,
+                                 rule.per_hour))
         return matches
 
 

@@ -1,12 +1,15 @@
 """Plain data passed between the core, the adapters and the orchestration.
 
-Frozen dataclasses only: no I/O, no behaviour beyond trivial derived values.
+Frozen dataclasses, and named tuples for the records the matcher makes by the
+dozen per article (a fifth of the cost): no I/O, no behaviour beyond trivial
+derived values.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 
 @dataclass(frozen=True)
@@ -51,8 +54,7 @@ class Document:
     tags: frozenset[str] = frozenset()  # the feed's tags
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(NamedTuple):
     """One occurrence of a rule term in a document field, as character offsets."""
 
     field: str  # "title" or "text"
@@ -61,8 +63,7 @@ class Hit:
     term: str  # the term as the rule wrote it
 
 
-@dataclass(frozen=True)
-class Match:
+class Match(NamedTuple):
     """A rule that matched a document, with the evidence."""
 
     rule: str

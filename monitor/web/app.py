@@ -255,7 +255,7 @@ def create_app(settings: Settings, *, services=None, token: str | None = None,
                           title=a.title, title_segments=_segs(segments(a.title, a.hits, "title")), url=a.url,
                           language=a.language, published_at=a.published_at, feed_id=a.feed_id, feed=a.feed,
                           snippet=_segs(render.snippet(a.text, a.hits)),
-                          hits=[S.HitOut(**h.__dict__) for h in a.hits],
+                          hits=[S.HitOut(**h._asdict()) for h in a.hits],
                           deliveries=[delivery_out(d) for d in a.deliveries])
 
     def delivery_out(d: queries.DeliveryInfo) -> S.DeliveryOut:
@@ -607,7 +607,7 @@ def create_app(settings: Settings, *, services=None, token: str | None = None,
         return S.RuleTestOut(
             rules=[r.name for r in result.rules], missed=list(result.missed), title=title, url=fetched,
             text_length=len(text),
-            matched=[S.RuleMatchOut(rule=m.rule, terms=list(m.terms), hits=[S.HitOut(**h.__dict__) for h in m.hits],
+            matched=[S.RuleMatchOut(rule=m.rule, terms=list(m.terms), hits=[S.HitOut(**h._asdict()) for h in m.hits],
                                     title_segments=_segs(segments(title, m.hits, "title")),
                                     snippet=_segs(render.snippet(text, m.hits))) for m in result.matches])
 
