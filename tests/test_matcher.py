@@ -680,3 +680,16 @@ def test_near_counts_words_like_the_reference(left, right, between, glue, distan
     expected = reference_query_match(rule, make_doc(text))
     assert compile_rules([rule], accelerate=accelerate).match(make_doc(text)) == (
         [expected] if expected else [])
+
+
+def test_threads_can_share_one_compiled_rule_set(article):
+    # The dashboard's rule tester matches in a thread pool: hyperscan needs a scratch
+    # space per thread, or a scan raises "scratch in use".
+    from concurrent.futures import ThreadPoolExecutor
+
+    m = compile_rules([query_rule("OTAN OR Ukraine OR Russie", "a"), query_rule("entity:putin", "b")])
+    expected = m.match(article)
+    assert [x.rule for x in expected] == ["a", "b"]
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: m.match(article), range(400)))
+    assert all(r == expected for r in results)
