@@ -65,31 +65,55 @@ FIELDS = ("title", "text")
 
 # --- the stream of a text ---------------------------------------------------------------
 
-_ASK = object()  # a field's text in the codec: not known yet
+class _Text:
+    """What every field has: its text, the text in the codec of :func:`monitor.text.encode_fast`
+    (None when the codec does not cover it), and word counts between two of its spans."""
+
+    __slots__ = ("text", "_raw", "_cased")
+
+    def __init__(self, text: str, raw: bytes | None):
+        self.text, self._raw = text, raw
+        self._cased: str | None = None
+
+    def may_contain(self, probe: str) -> bool:
+        """False when ``probe`` (folded, case kept) surely does not occur in the text."""
+        if self._raw is None or not probe:
+            return True
+        if self._cased is None:
+            self._cased = self._raw.translate(_FOLD_CASE).decode("ascii")
+        return probe in self._cased
+
+    def gap(self, a: tuple[int, int], b: tuple[int, int]) -> int:
+        """Words between two spans of this field; -1 if they overlap."""
+        if a[1] <= b[0]:
+            return self.words_between(a[1], b[0])
+        if b[1] <= a[0]:
+            return self.words_between(b[1], a[0])
+        return -1
+
+    def words_between(self, end: int, start: int) -> int:
+        """Words between a span ending at ``end`` and one starting at ``start``."""
+        raise NotImplementedError
 
 
-class _Field:
+class _Field(_Text):
     """One field of a document: its stream, and how to map stream spans back to it.
 
     Occurrences in it are stream spans."""
 
-    __slots__ = ("text", "stream", "tokens", "_keep", "_kept", "_raw", "_cased", "_aligned", "_starts")
+    __slots__ = ("stream", "tokens", "_keep", "_kept")
 
-    def __init__(self, text: str, raw: bytes | None | object = _ASK):
-        self.text = text
+    def __init__(self, text: str, raw: bytes | None):
+        super().__init__(text, raw)
         self.tokens: list[tuple[int, int]] | None = None  # exact path: every token's offsets
         self._keep = None  # fast path: which characters of " " + the folded text the stream keeps
         self._kept = None  # fast path: where each character of the stream is in the text, once asked
-        self._starts = None  # fast path: words starting before each offset of the text, once asked
-        self._aligned = b""
-        self._raw = encode_fast(text) if raw is _ASK else raw
-        self._cased: str | None = None
-        if self._raw is None:
+        if raw is None:
             toks = tokenize(text)
             self.tokens = [(t.start, t.end) for t in toks]
             self.stream = " " + " ".join(t.norm for t in toks) + " " if toks else " "
             return
-        aligned = self._aligned = fold_encoded(self._raw)  # the folded text, the length of ``text``
+        aligned = fold_encoded(raw)  # the folded text, the length of ``text``
         # The stream is the aligned text behind a blank, keeping each character that is not
         # a blank or follows one that is not: blank runs squeezed to one, leading ones gone.
         # Vector operations: a third of the cost of splitting into words and joining them.
@@ -123,31 +147,8 @@ class _Field:
             at = stream.find(key, at + 1)
         return out
 
-    def gap(self, a: tuple[int, int], b: tuple[int, int]) -> int:
-        """Words between two spans of this field; -1 if they overlap."""
-        if a[1] <= b[0]:
-            return self.stream.count(" ", a[1], b[0]) - 1
-        if b[1] <= a[0]:
-            return self.stream.count(" ", b[1], a[0]) - 1
-        return -1
-
-    def starts_before(self) -> np.ndarray:
-        """Fast path: the number of words (elisions left out) starting before each offset of
-        the text, and at its end."""
-        if self._starts is None:
-            solid = np.frombuffer(b" " + self._aligned, np.uint8) != 32
-            starts = np.zeros(len(solid), np.int64)
-            np.cumsum(solid[1:] & ~solid[:-1], out=starts[1:])
-            self._starts = starts
-        return self._starts
-
-    def may_contain(self, probe: str) -> bool:
-        """False when ``probe`` (folded, case kept) surely does not occur in the text."""
-        if self._raw is None or not probe:
-            return True
-        if self._cased is None:
-            self._cased = self._raw.translate(_FOLD_CASE).decode("ascii")
-        return probe in self._cased
+    def words_between(self, end: int, start: int) -> int:
+        return self.stream.count(" ", end, start) - 1
 
     def token_index(self, cpos: int) -> int:
         """Index of the token starting at stream position ``cpos``."""
@@ -189,10 +190,10 @@ class _Field:
 
 def stream_of(text: str) -> str:
     """The folded words of ``text`` joined by single spaces, with a space at each end. Pure."""
-    return _Field(text).stream
+    return _Field(text, encode_fast(text)).stream
 
 
-class _FastField:
+class _FastField(_Text):
     """A field of Latin-script text (one the codec of :func:`monitor.text.encode_fast` covers),
     scanned by hyperscan.
 
@@ -200,17 +201,17 @@ class _FastField:
     text folded one byte per character with every separator blanked, behind and before a
     blank. Elisions are still there ("l otan"), so a key whose word could be an elision, and
     a phrase, whose words elisions may separate, are only candidates there: they are looked
-    up in the field's stream (:class:`_Field`), built when one of them is asked for. Its
-    word counts (for NEAR) come from there too.
+    up in the field's stream (:class:`_Field`), built when one of them is asked for. Word
+    counts (for NEAR) come from the folded text with elisions blanked, built when asked.
     """
 
-    __slots__ = ("text", "words", "_raw", "_exact")
+    __slots__ = ("words", "_exact", "_starts")
 
     def __init__(self, text: str, raw: bytes):
-        self.text = text
-        self._raw = raw
+        super().__init__(text, raw)
         self.words = b" " + words_encoded(raw) + b" "
         self._exact: _Field | None = None
+        self._starts: np.ndarray | None = None
 
     @property
     def exact(self) -> _Field:
@@ -233,28 +234,29 @@ class _FastField:
         found = exact.find(key, prefix)
         return [(f, *span) for span in exact.spans(found)] if found else []
 
-    def gap(self, a: tuple[int, int], b: tuple[int, int]) -> int:
-        """Words between two spans of this field; -1 if they overlap."""
-        if a[1] <= b[0]:
-            starts = self.exact.starts_before()
-            return int(starts[b[0]] - starts[a[1]])
-        if b[1] <= a[0]:
-            starts = self.exact.starts_before()
-            return int(starts[a[0]] - starts[b[1]])
-        return -1
+    def starts_before(self) -> np.ndarray:
+        """The number of words (elisions left out) starting before each offset of the text,
+        and at its end."""
+        if self._starts is None:
+            solid = np.frombuffer(b" " + fold_encoded(self._raw), np.uint8) != 32
+            starts = np.zeros(len(solid), np.int64)
+            np.cumsum(solid[1:] & ~solid[:-1], out=starts[1:])
+            self._starts = starts
+        return self._starts
+
+    def words_between(self, end: int, start: int) -> int:
+        starts = self.starts_before()
+        return int(starts[start] - starts[end])
 
     def token_index(self, pos: int) -> int:
         """Index of the word starting at ``pos``."""
-        return int(self.exact.starts_before()[pos])
+        return int(self.starts_before()[pos])
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         return start, end
 
     def spans(self, pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
         return pairs
-
-    def may_contain(self, probe: str) -> bool:
-        return self.exact.may_contain(probe)
 
 
 def _collect(kid: int, start: int, end: int, flags: int, found: dict[int, list[int]]) -> None:
@@ -790,7 +792,7 @@ class Matcher:
                 main = side = None
             if main is not None:
                 self._literals, self._side_literals = main, side
-                for lit in (main, side) if side is not None else (main,):
+                for lit in filter(None, (main, side)):
                     self._candidates.update(lit.candidates)
                     candidate_of.update(lit.candidate_of)
         self._key_info = [(len(_key_string(p)), p.prefix, candidate_of.get(kid))
@@ -923,7 +925,7 @@ class Matcher:
                 spans.setdefault(o, t)
             if len(spans) < comp.rule.min_mentions:
                 continue
-            matched.append((comp, tuple(dict.fromkeys([t for _, t in found])), list(spans.items())))
+            matched.append((comp, [t for _, t in found], list(spans.items())))
         if not matched:
             return []
         if type(fields[0]) is _FastField and type(fields[1]) is _FastField:
@@ -939,14 +941,14 @@ class Matcher:
         matches = []
         for comp, terms, hits in matched:
             words = comp.terms
-            terms = tuple([words[t] for t in terms])  # in order of first occurrence
             if where is None:
                 made = tuple([Hit(FIELDS[o[0]], o[1], o[2], words[t]) for o, t in hits])
             else:
                 made = tuple([Hit(FIELDS[o[0]], *where[o], words[t]) for o, t in hits])
             rule = comp.rule
-            matches.append(Match(rule.name, tuple(dict.fromkeys(terms)), made, rule.channels, rule.delivery,
-                                 rule.per_hour))
+            # distinct terms as written, in order of first occurrence
+            matches.append(Match(rule.name, tuple(dict.fromkeys([words[t] for t in terms])), made, rule.channels,
+                                 rule.delivery, rule.per_hour))
         return matches
 
 

@@ -1,8 +1,8 @@
 """Plain data passed between the core, the adapters and the orchestration.
 
 Frozen dataclasses, and named tuples for the records the matcher makes by the
-dozen per article (a fifth of the cost): no I/O, no behaviour beyond trivial
-derived values.
+dozen per article (Hit, Match: half the cost or less to make): no I/O, no
+behaviour beyond trivial derived values.
 """
 
 from __future__ import annotations
