@@ -11,6 +11,7 @@ and what is left pending is found again by :meth:`Store.pending_work`.
 from __future__ import annotations
 
 import random
+import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -255,11 +256,21 @@ def redact_url(url: str) -> str:
 
 def _sqlite_pragmas(dbapi_conn, _record):
     cur = dbapi_conn.cursor()
-    # busy_timeout waits for the lock instead of failing at once; set first, so that
-    # switching to WAL (which takes the lock) waits too when processes start together.
-    # WAL lets the beat thread read while a worker writes.
+    # busy_timeout waits for the lock instead of failing at once.
     cur.execute("PRAGMA busy_timeout=30000")
-    cur.execute("PRAGMA journal_mode=WAL")
+    # WAL lets the beat thread read while a worker writes. Processes switching a new
+    # database to WAL together: SQLite answers all but one "database is locked" at
+    # once, without the busy wait (two read locks both asking to write would
+    # deadlock), so the wait is here.
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(random.uniform(0.005, 0.05))
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
 

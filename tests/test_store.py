@@ -278,3 +278,35 @@ def test_processes_starting_together_on_a_new_database_all_open_it(db_url):
     store = Store.open(db_url)
     assert store.counts()["articles"] == 0
     store.close()
+
+
+def test_connections_switching_a_new_sqlite_database_to_wal_together_all_succeed(tmp_path):
+    # Every new connection sets WAL; on a new file SQLite refuses all but one of those
+    # arriving at the same moment, without waiting. Rare per start: many rounds of 8.
+    import multiprocessing
+    import sqlite3
+    import time as _time
+
+    from monitor.store import _sqlite_pragmas
+
+    ctx = multiprocessing.get_context("fork")
+
+    def connect_at(path, start, errors):
+        _time.sleep(max(0.0, start - _time.time()))
+        try:
+            _sqlite_pragmas(sqlite3.connect(path, timeout=30), None)
+        except sqlite3.OperationalError as e:
+            errors.put(str(e))
+            raise SystemExit(1) from None
+
+    errors = ctx.Queue()
+    for round_ in range(40):
+        path = tmp_path / f"round{round_}.sqlite"
+        start = _time.time() + 0.1
+        procs = [ctx.Process(target=connect_at, args=(path, start, errors)) for _ in range(8)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(60)
+        codes = [p.exitcode for p in procs]
+        assert codes == [0] * 8, [errors.get(timeout=5) for c in codes if c]
