@@ -254,23 +254,30 @@ def redact_url(url: str) -> str:
         return "<unparseable database URL>"
 
 
-def _sqlite_pragmas(dbapi_conn, _record):
-    cur = dbapi_conn.cursor()
-    # busy_timeout waits for the lock instead of failing at once.
-    cur.execute("PRAGMA busy_timeout=30000")
-    # WAL lets the beat thread read while a worker writes. Processes switching a new
-    # database to WAL together: SQLite answers all but one "database is locked" at
-    # once, without the busy wait (two read locks both asking to write would
-    # deadlock), so the wait is here.
+def enable_wal(cur) -> None:
+    """Put a SQLite connection in WAL mode, waiting for the others doing the same.
+
+    WAL lets a reader (the beat thread) read while a writer writes. Processes
+    switching a new database to WAL together: SQLite answers all but one
+    "database is locked" at once, without the busy wait (two read locks both
+    asking to write would deadlock), so the wait is here.
+    """
     deadline = time.monotonic() + 30
     while True:
         try:
             cur.execute("PRAGMA journal_mode=WAL")
-            break
+            return
         except sqlite3.OperationalError as e:
             if "locked" not in str(e) or time.monotonic() > deadline:
                 raise
             time.sleep(random.uniform(0.005, 0.05))
+
+
+def _sqlite_pragmas(dbapi_conn, _record):
+    cur = dbapi_conn.cursor()
+    # busy_timeout waits for the lock instead of failing at once.
+    cur.execute("PRAGMA busy_timeout=30000")
+    enable_wal(cur)
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
 

@@ -280,21 +280,24 @@ def test_processes_starting_together_on_a_new_database_all_open_it(db_url):
     store.close()
 
 
-def test_connections_switching_a_new_sqlite_database_to_wal_together_all_succeed(tmp_path):
-    # Every new connection sets WAL; on a new file SQLite refuses all but one of those
-    # arriving at the same moment, without waiting. Rare per start: many rounds of 8.
+@pytest.mark.parametrize("hook", ["monitor.store:_sqlite_pragmas", "workers.sqlite_queue:_wal"])
+def test_connections_switching_a_new_sqlite_database_to_wal_together_all_succeed(tmp_path, hook):
+    # Every new connection of the store and of the embedded queue sets WAL; on a new file
+    # SQLite refuses all but one of those arriving at the same moment, without waiting.
+    # Rare per start: many rounds of 8.
+    import importlib
     import multiprocessing
     import sqlite3
     import time as _time
 
-    from monitor.store import _sqlite_pragmas
-
+    module, name = hook.split(":")
+    on_connect = getattr(importlib.import_module(module), name)
     ctx = multiprocessing.get_context("fork")
 
     def connect_at(path, start, errors):
         _time.sleep(max(0.0, start - _time.time()))
         try:
-            _sqlite_pragmas(sqlite3.connect(path, timeout=30), None)
+            on_connect(sqlite3.connect(path, timeout=30), None)
         except sqlite3.OperationalError as e:
             errors.put(str(e))
             raise SystemExit(1) from None

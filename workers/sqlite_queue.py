@@ -12,10 +12,12 @@ from kombu.transport import TRANSPORT_ALIASES
 from kombu.transport import sqlalchemy as kombu_sqla
 from sqlalchemy import create_engine, event
 
+from monitor.store import enable_wal
+
 
 def _wal(dbapi_conn, _record):
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
+    enable_wal(cur)
     cur.close()
 
 
