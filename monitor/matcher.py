@@ -894,24 +894,25 @@ class Matcher:
             simple = simple_forms[r]
             if simple is not None:
                 # Each of its keys triggers it, so none waits in the side automaton.
+                first: tuple[int, list[Occ]] | None = None
                 found: list[tuple[Occ, int]] | None = None
-                merged = False
                 for key, t in simple:
                     if key in keys or key in maybe:
                         got = key_occ(key)
                         if not got:
                             continue
+                        if first is None:
+                            first = (t, got)
+                            continue
                         if found is None:
-                            found = [(o, t) for o in got]
-                        else:
-                            found += [(o, t) for o in got]
-                            merged = True
-                if found is None:
+                            found = [(o, first[0]) for o in first[1]]
+                        found += [(o, t) for o in got]
+                if first is None:
                     continue
-                if not merged:  # one key's occurrences: distinct, and in order already
-                    if len(found) < comp.rule.min_mentions:
+                if found is None:  # one term's occurrences: distinct, and in order already
+                    if len(first[1]) < comp.rule.min_mentions:
                         continue
-                    matched.append((comp, (found[0][1],), found))
+                    matched.append((comp, *first))
                     continue
             else:
                 if not run.truth(comp.program):
@@ -928,11 +929,13 @@ class Matcher:
             matched.append((comp, [t for _, t in found], list(spans.items())))
         if not matched:
             return []
+        # Each entry: (rule, term index, occurrences) when one term made it, else
+        # (rule, term indexes, (occurrence, term index) pairs).
         if type(fields[0]) is _FastField and type(fields[1]) is _FastField:
             where = None  # occurrences are text offsets already
         else:
             # Stream spans to text offsets: once per field, for every rule's hits together.
-            at = sorted({o for _, _, hits in matched for o, _ in hits})
+            at = sorted({o if type(t) is int else o[0] for _, t, hits in matched for o in hits})
             where = {}
             for f, fld in enumerate(fields):
                 mine = [o for o in at if o[0] == f]
@@ -941,14 +944,22 @@ class Matcher:
         matches = []
         for comp, terms, hits in matched:
             words = comp.terms
-            if where is None:
-                made = tuple([Hit(FIELDS[o[0]], o[1], o[2], words[t]) for o, t in hits])
+            if type(terms) is int:
+                word = words[terms]
+                if where is None:
+                    made = tuple([Hit(FIELDS[f], s, e, word) for f, s, e in hits])
+                else:
+                    made = tuple([Hit(FIELDS[o[0]], *where[o], word) for o in hits])
+                found_words: tuple[str, ...] = (word,)
             else:
-                made = tuple([Hit(FIELDS[o[0]], *where[o], words[t]) for o, t in hits])
+                if where is None:
+                    made = tuple([Hit(FIELDS[o[0]], o[1], o[2], words[t]) for o, t in hits])
+                else:
+                    made = tuple([Hit(FIELDS[o[0]], *where[o], words[t]) for o, t in hits])
+                # distinct terms as written, in order of first occurrence
+                found_words = tuple(dict.fromkeys([words[t] for t in terms]))
             rule = comp.rule
-            # distinct terms as written, in order of first occurrence
-            matches.append(Match(rule.name, tuple(dict.fromkeys([words[t] for t in terms])), made, rule.channels,
-                                 rule.delivery, rule.per_hour))
+            matches.append(Match(rule.name, found_words, made, rule.channels, rule.delivery, rule.per_hour))
         return matches
 
 
