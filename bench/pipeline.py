@@ -165,13 +165,14 @@ def percentile(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(round(q * (len(s) - 1))))]
 
 
-def cpu_times() -> tuple[int, int]:
-    """(all CPU time, time stolen by the hypervisor) of this machine so far, in ticks (Linux)."""
+def cpu_times() -> tuple[int, int, int]:
+    """(all CPU time, time stolen by the hypervisor, time idle or waiting for I/O) of this
+    machine so far, in ticks (Linux)."""
     try:
         fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     except (OSError, ValueError):
-        return 0, 0
-    return sum(fields[:8]), fields[7] if len(fields) > 7 else 0
+        return 0, 0, 0
+    return sum(fields[:8]), fields[7] if len(fields) > 7 else 0, fields[3] + fields[4]
 
 
 def main() -> None:
@@ -331,6 +332,7 @@ def main() -> None:
     parsed = sum(len(feedparser.parse(io.BytesIO(b)).entries) for b in bodies)
     results["reference_parse_articles_per_s"] = round(parsed / (time.process_time() - start), 1)
     results["cpu_steal_pct"] = round(100 * (cpu1[1] - cpu0[1]) / max(1, cpu1[0] - cpu0[0]), 1)
+    results["cpu_idle_pct"] = round(100 * (cpu1[2] - cpu0[2]) / max(1, cpu1[0] - cpu0[0]), 1)
     counts = store.counts()  # once, after the run
     lines = (tmp / "alerts.txt").read_text().split("\n") if (tmp / "alerts.txt").exists() else []
     everything = [(float(t), int(i), int(j)) for t, i, j in (ln.split() for ln in lines if ln)]
@@ -411,7 +413,7 @@ def main() -> None:
     print("peak RSS (MB):     " + ", ".join(f"{k} {v}" for k, v in rss.items()))
     print(f"this machine:      bare feedparser on one core {results['reference_parse_articles_per_s']} articles/s "
           f"(end to end is {results['ratio_to_reference']}x that); {results['cpu_steal_pct']}% of the CPU "
-          f"taken by the hypervisor during the burst")
+          f"taken by the hypervisor and {results['cpu_idle_pct']}% idle (or waiting for I/O) during the burst")
     print(json.dumps(results))
 
 
