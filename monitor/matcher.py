@@ -944,14 +944,13 @@ class Matcher:
         matches = []
         for comp, terms, hits in matched:
             words = comp.terms
-            if type(terms) is int:
+            if type(terms) is int and where is None:  # the common case, kept lean
                 word = words[terms]
-                if where is None:
-                    made = tuple([Hit(FIELDS[f], s, e, word) for f, s, e in hits])
-                else:
-                    made = tuple([Hit(FIELDS[o[0]], *where[o], word) for o in hits])
+                made = tuple([Hit(FIELDS[f], s, e, word) for f, s, e in hits])
                 found_words: tuple[str, ...] = (word,)
             else:
+                if type(terms) is int:
+                    terms, hits = (terms,), [(o, terms) for o in hits]
                 if where is None:
                     made = tuple([Hit(FIELDS[o[0]], o[1], o[2], words[t]) for o, t in hits])
                 else:
