@@ -190,7 +190,7 @@ def rate(fn, docs: list[Document], seconds: float) -> float:
 
 def best_rates(fns: dict, docs: list[Document], seconds: float, rounds: int = 5) -> dict[str, float]:
     """Articles per CPU second of each of ``fns``, measured in ``rounds`` rounds taking
-    turns (about ``seconds`` each in all); each one's best round counts.
+    turns, about ``seconds`` for each function in all; each one's best round counts.
 
     This machine's speed drifts from one minute to the next: measured one after the
     other, a ratio of two rates moved by a third between runs of the same code.
@@ -291,7 +291,7 @@ def main(argv=None) -> dict:
             "hs_floor": lambda d: (hs_db.scan(d.title.encode(), match_event_handler=None, scratch=scratch),
                                    hs_db.scan(d.text.encode(), match_event_handler=None, scratch=scratch)),
             **({"at_10": smallest.match} if smallest is not matcher else {}),
-        }, docs, 4 * seconds)
+        }, docs, 4 * seconds)  # 4x --seconds each: five rounds need longer than one pass did
         engine, floor, hs_floor = rates["engine"], rates["floor"], rates["hs_floor"]
         del hs_db, scratch, keys  # the floors' memory is not the engine's
 
