@@ -251,7 +251,8 @@ def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer articles and shorter timings")
     ap.add_argument("--articles", type=int, default=None, help="articles to generate (default 300, quick 60)")
-    ap.add_argument("--seconds", type=float, default=None, help="time per measurement (default 3, quick 1)")
+    ap.add_argument("--seconds", type=float, default=None,
+                    help="time per measurement (default 3, quick 1; four times that for those taken in turns)")
     ap.add_argument("--seed", type=int, default=4)
     args = ap.parse_args(argv)
     n_articles = args.articles or (60 if args.quick else 300)
