@@ -795,7 +795,7 @@ class Matcher:
                 for lit in filter(None, (main, side)):
                     self._candidates.update(lit.candidates)
                     candidate_of.update(lit.candidate_of)
-        self._key_info = [(len(_key_string(p)), p.prefix, candidate_of.get(kid))
+        self._key_info = [(len(self._key_strings[kid]), p.prefix, candidate_of.get(kid))
                           for kid, p in enumerate(self._patterns)]
 
     def _simple_form(self, program: tuple) -> tuple[tuple[int, int], ...] | None:
