@@ -10,6 +10,7 @@ and what is left pending is found again by :meth:`Store.pending_work`.
 
 from __future__ import annotations
 
+import json
 import random
 import sqlite3
 import time
@@ -409,6 +410,9 @@ class Store:
                 # One statement for the whole batch: psycopg's executemany costs far
                 # more client CPU per row, and a multi-row VALUES would be compiled anew.
                 params = {f"c{i}": [r[c] for r in rows] for i, c in enumerate(rows[0])}
+                for i, c in enumerate(rows[0]):
+                    if isinstance(model.__table__.c[c].type, JSON):  # sent as text, cast by the server
+                        params[f"c{i}"] = [None if v is None else json.dumps(v) for v in params[f"c{i}"]]
                 result = s.connection().exec_driver_sql(sql, params)
                 if not returning:
                     return []
@@ -440,8 +444,9 @@ class Store:
 
         None (use executemany) when the rows differ in their keys, leave out a column
         with a Python-side default, a column's type
-        has no plain array form (JSON, bytes), or a datetime column mixes naive
-        and aware values (an array has one element type).
+        has no plain array form (bytes), or a datetime column mixes naive
+        and aware values (an array has one element type). JSON values go as text
+        (see :meth:`_insert_ignore`), cast to JSON in the statement.
         """
         if len(rows) < 2:
             return None
@@ -450,11 +455,16 @@ class Store:
             return None
         if any(c.default is not None for c in table.c if c.name not in rows[0]):
             return None  # a Python-side default SQLAlchemy's insert would fill in
-        casts = []
-        for c in columns:
+        casts, values = [], []
+        for i, c in enumerate(columns):
             col = table.c[c]
-            if isinstance(col.type, (JSON, LargeBinary)):
+            if isinstance(col.type, LargeBinary):
                 return None
+            if isinstance(col.type, JSON):
+                casts.append("text")
+                values.append(f"c{i}::json")
+                continue
+            values.append(f"c{i}")
             if isinstance(col.type, DateTime):
                 zones = {v.tzinfo is None for r in rows if (v := r[c]) is not None}
                 if len(zones) > 1:
@@ -463,8 +473,8 @@ class Store:
         names = ", ".join(f'"{c}"' for c in columns)
         # %b: binary arrays, which psycopg builds without quoting each element
         arrays = ", ".join(f"%(c{i})b::{t}[]" for i, t in enumerate(casts))
-        sql = (f'INSERT INTO "{table.name}" ({names}) SELECT * FROM unnest({arrays}) '
-               f"ON CONFLICT ({', '.join(conflict)}) DO NOTHING")
+        sql = (f'INSERT INTO "{table.name}" ({names}) SELECT {", ".join(values)} FROM unnest({arrays}) '
+               f"AS u({', '.join(f'c{i}' for i in range(len(columns)))}) ON CONFLICT ({', '.join(conflict)}) DO NOTHING")
         if returning:
             sql += " RETURNING " + ", ".join(f'"{c}"' for c in returning)
         return sql
@@ -848,7 +858,7 @@ class Store:
                                 held = f"throttle {m.per_hour}/hour"
                             budget[key] -= 1
                         rows.append(dict(match_id=match_id, article_id=article_id, rule=m.rule, channel=c,
-                                         status=HELD if held else PENDING, held_reason=held,
+                                         status=HELD if held else PENDING, attempts=0, held_reason=held,
                                          created_at=now, updated_at=now))
             self._insert_ignore(s, Delivery, rows, ["rule", "article_id", "channel"], returning=())
             if results:
@@ -1198,7 +1208,18 @@ class Store:
                 band_stories += [story_id] * n
                 band_times += [plain["published"]] * n
                 out[article_id] = story_id
-            if updates:
+            if updates and self.dialect == "postgresql":
+                # One statement for the batch: as an executemany, one UPDATE per article, the
+                # client's per-row work cost more than the server's.
+                s.connection().exec_driver_sql(
+                    "UPDATE article SET story_id = u.story_id, story_sig = u.story_sig, story_size = u.story_size,"
+                    " story_entities = u.story_entities FROM unnest(%(a)b::integer[], %(s)b::integer[],"
+                    " %(g)b::bytea[], %(n)b::integer[], %(e)b::varchar[])"
+                    " AS u(id, story_id, story_sig, story_size, story_entities) WHERE article.id = u.id",
+                    {"a": [u["aid"] for u in updates], "s": [u["story_id"] for u in updates],
+                     "g": [u["story_sig"] for u in updates], "n": [u["story_size"] for u in updates],
+                     "e": [u["story_entities"] for u in updates]})
+            elif updates:
                 t = StoredArticleRow.__table__
                 s.connection().execute(
                     update(t).where(t.c.id == bindparam("aid")).values(

@@ -48,6 +48,19 @@ def test_matches_and_deliveries_are_idempotent(store, feed_id):
     assert store.counts()["deliveries_pending"] == 4
 
 
+def test_each_alert_carries_its_own_matches_terms_and_hits_when_a_batch_is_stored_at_once(store, feed_id):
+    # A batch of matches and deliveries is written in one statement; each alert reads back its own.
+    a1, a2 = store.record_poll(feed_id, status=200, articles=[art("g1", "OTAN et Ukraine"), art("g2")], now=T0)
+    both = Match(rule="both", terms=("OTAN", "Ukraine"), channels=("hook",),
+                 hits=(Hit("title", 0, 4, "OTAN"), Hit("title", 8, 15, "Ukraine"), Hit("text", 2, 9, "Ukraine")))
+    quote = Match(rule="quote", terms=('l\'"OTAN"',), hits=(Hit("text", 1, 3, 'l\'"OTAN"'),), channels=("hook",))
+    ids = store.record_matches({a1: [both, match("otan", ["hook"])], a2: [quote]}, now=T0)
+    jobs = [store.delivery_job(d) for d in ids]
+    assert {(j.alert.rule, j.alert.terms, tuple(j.alert.hits), j.status, j.attempts) for j in jobs} == {
+        ("both", both.terms, both.hits, "pending", 0), ("otan", ("OTAN",), match("otan").hits, "pending", 0),
+        ("quote", quote.terms, quote.hits, "pending", 0)}
+
+
 def test_a_sent_delivery_is_never_sent_again(store, feed_id):
     [aid] = store.record_poll(feed_id, status=200, articles=[art("g1")], now=T0)
     d, *_ = store.record_matches({aid: [match("otan")]}, now=T0)

@@ -147,3 +147,28 @@ def test_the_story_index_is_pruned_past_the_window_and_recent_stories_still_grou
         Article("2", "https://b.example.org/otan-copie", *WIRE, published=T0 + timedelta(hours=1))])
     got = pipeline.group_stories(store.articles(copy), store=store, now=T0)
     assert got[copy[0]] == first[0]
+
+
+def test_what_grouping_stores_of_each_article_is_its_own_signature_size_and_entities(store):
+    # Later batches compare new articles with these stored values, never with the texts.
+    from sqlmodel import Session, select
+
+    from monitor import stories
+    from monitor.store import StoredArticleRow
+
+    fid = store.sync_feeds([FeedSpec(url="https://a.example.org/rss", name="A")], default_interval=60)[
+        "https://a.example.org/rss"]
+    texts = {"1": WIRE, "2": OTHER, "3": ("Canada : Ottawa annonce une aide à l'Ukraine",
+                                          "Le Canada versera 500 millions de dollars, a dit Mark Carney à Ottawa.")}
+    ids = store.record_poll(fid, status=200, now=T0, articles=[
+        Article(g, f"https://a.example.org/{g}", *texts[g], published=T0 + timedelta(minutes=int(g)))
+        for g in texts])
+    got = pipeline.group_stories(store.articles(ids), store=store, now=T0)
+    assert len(set(got.values())) == 3
+    with Session(store.engine) as s:
+        rows = {r.id: r for r in s.exec(select(StoredArticleRow).where(StoredArticleRow.id.in_(ids)))}
+    for a in store.articles(ids):
+        want = stories.candidate(a.title, a.text, a.published, a.language).to_plain()
+        row = rows[a.id]
+        assert (row.story_id, row.story_sig, row.story_size, row.story_entities) == (
+            got[a.id], want["signature"], want["size"], want["entities"])
