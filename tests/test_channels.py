@@ -201,6 +201,70 @@ def test_json_webhook_gets_inert_text(receiver):
         assert payload in message.replace(ZWSP, "")
 
 
+class _KeepAliveHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keeps the connection open between requests
+
+    def log_message(self, *args):
+        pass
+
+    def setup(self):
+        super().setup()
+        with self.server.owner.lock:
+            self.server.owner.connections += 1
+
+    def do_POST(self):
+        owner = self.server.owner
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        with owner.lock:
+            owner.cookies.append(self.headers.get("Cookie"))
+            status = owner.status
+        self.send_response(status)
+        self.send_header("Set-Cookie", "sid=from-the-webhook; Path=/")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+@pytest.fixture
+def keepalive():
+    owner = type("Owner", (), {})()
+    owner.connections, owner.cookies, owner.status, owner.lock = 0, [], 200, threading.Lock()
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _KeepAliveHandler)
+    httpd.owner, owner.port = owner, httpd.server_address[1]
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield owner
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_webhook_alerts_reuse_one_connection_and_carry_no_cookie(keepalive):
+    import requests
+
+    n = AppriseNotifier({"hook": f"json://127.0.0.1:{keepalive.port}/hook",
+                         "other": f"json://127.0.0.1:{keepalive.port}/other"}, timeout=10)
+    alert = RenderedAlert(title="OTAN", body="texte", body_format="text")
+    for i in range(10):
+        n.send("hook" if i % 2 else "other", alert)
+    assert keepalive.connections == 1
+    assert keepalive.cookies == [None] * 10  # the server's cookie is never sent back
+    # requests used outside a send is left as it is: a connection per call.
+    for _ in range(2):
+        requests.post(f"http://127.0.0.1:{keepalive.port}/x", data=b"{}", timeout=10)
+    assert keepalive.connections == 3
+
+
+def test_a_failed_webhook_send_is_followed_by_a_fresh_connection(keepalive):
+    n = AppriseNotifier({"hook": f"json://127.0.0.1:{keepalive.port}/hook"}, timeout=10)
+    alert = RenderedAlert(title="OTAN", body="texte", body_format="text")
+    n.send("hook", alert)
+    keepalive.status = 500
+    with pytest.raises(DeliveryError, match="500"):
+        n.send("hook", alert)
+    keepalive.status = 200
+    n.send("hook", alert)
+    n.send("hook", alert)
+    assert keepalive.connections == 2 and len(keepalive.cookies) == 4
+
+
 # -- self-hostable chat services ----------------------------------------------------------
 
 
