@@ -412,7 +412,7 @@ class Store:
                 params = {f"c{i}": [r[c] for r in rows] for i, c in enumerate(rows[0])}
                 for i, c in enumerate(rows[0]):
                     if isinstance(model.__table__.c[c].type, JSON):  # sent as text, cast by the server
-                        params[f"c{i}"] = [None if v is None else json.dumps(v) for v in params[f"c{i}"]]
+                        params[f"c{i}"] = [json.dumps(v) for v in params[f"c{i}"]]  # None too, as SQLAlchemy does
                 result = s.connection().exec_driver_sql(sql, params)
                 if not returning:
                     return []
@@ -473,8 +473,9 @@ class Store:
         names = ", ".join(f'"{c}"' for c in columns)
         # %b: binary arrays, which psycopg builds without quoting each element
         arrays = ", ".join(f"%(c{i})b::{t}[]" for i, t in enumerate(casts))
+        aliases = ", ".join(f"c{i}" for i in range(len(columns)))
         sql = (f'INSERT INTO "{table.name}" ({names}) SELECT {", ".join(values)} FROM unnest({arrays}) '
-               f"AS u({', '.join(f'c{i}' for i in range(len(columns)))}) ON CONFLICT ({', '.join(conflict)}) DO NOTHING")
+               f"AS u({aliases}) ON CONFLICT ({', '.join(conflict)}) DO NOTHING")
         if returning:
             sql += " RETURNING " + ", ".join(f'"{c}"' for c in returning)
         return sql
