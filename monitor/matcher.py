@@ -231,7 +231,6 @@ class _FastField(_Text):
             return [(f, e - length, words.index(b" ", e) - 1) for e in ends]
         return [(f, e - length, e - 2) for e in ends]
 
-
     def find(self, f: int, key: str, prefix: bool) -> list[Occ]:
         """The occurrences (field ``f``, text spans) of ``key`` (a key string), looked up in
         the stream."""
@@ -938,7 +937,7 @@ class Matcher:
                                 if prefix:  # to the end of the word
                                     made += [_new(Hit, (FIELDS[f], s, e, word))
                                              for _, s, e in fields[f].occ(f, length, True, at)]
-                                elif len(at) == 1:  # most often
+                                elif len(at) == 1:  # most often; 0.4 us an article less than the comprehension
                                     made.append(_new(Hit, (FIELDS[f], at[0] - length, at[0] - 2, word)))
                                 else:
                                     made += [_new(Hit, (FIELDS[f], e - length, e - 2, word)) for e in at]

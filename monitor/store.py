@@ -395,28 +395,29 @@ class Store:
         return Session(self.engine, expire_on_commit=False)
 
     def _insert_ignore(self, s: Session, model, rows: list[dict], conflict: Sequence[str],
-                       returning: tuple[str, ...] = ("id",)) -> list:
+                       returning: tuple[str, ...] = ("id",), *, unnest_only: bool = False) -> list | None:
         """INSERT ... ON CONFLICT DO NOTHING for many rows; what it returns for those inserted.
 
-        One executemany on the table (SQLAlchemy batches it as "insertmanyvalues"
-        with one cached statement), not a freshly compiled multi-row VALUES.
-        ``returning=("id",)`` gives ids, several columns give tuples, () nothing.
+        On PostgreSQL one INSERT from arrays (:meth:`_unnest_insert`) where it
+        can; otherwise one executemany on the table (SQLAlchemy batches it as
+        "insertmanyvalues" with one cached statement), not a freshly compiled
+        multi-row VALUES, unless ``unnest_only``: then it inserts nothing and
+        returns None. ``returning=("id",)`` gives ids, several columns give
+        tuples, () nothing.
         """
         if not rows:
             return []
         if self.dialect == "postgresql":
-            sql = self._unnest_insert(model.__table__, rows, conflict, returning)
-            if sql is not None:
+            unnest = self._unnest_insert(model.__table__, rows, conflict, returning)
+            if unnest is not None:
                 # One statement for the whole batch: psycopg's executemany costs far
                 # more client CPU per row, and a multi-row VALUES would be compiled anew.
-                params = {f"c{i}": [r[c] for r in rows] for i, c in enumerate(rows[0])}
-                for i, c in enumerate(rows[0]):
-                    if isinstance(model.__table__.c[c].type, JSON):  # sent as text, cast by the server
-                        params[f"c{i}"] = [json.dumps(v) for v in params[f"c{i}"]]  # None too, as SQLAlchemy does
-                result = s.connection().exec_driver_sql(sql, params)
+                result = s.connection().exec_driver_sql(*unnest)
                 if not returning:
                     return []
                 return [r[0] for r in result] if len(returning) == 1 else [tuple(r) for r in result]
+            if unnest_only:
+                return None
             from sqlalchemy.dialects.postgresql import insert
         else:
             from sqlalchemy.dialects.sqlite import insert
@@ -439,22 +440,30 @@ class Store:
         return column.in_(values)
 
     def _unnest_insert(self, table, rows: list[dict], conflict: Sequence[str],
-                       returning: tuple[str, ...]) -> str | None:
-        """PostgreSQL: INSERT ... SELECT FROM unnest(one array per column) ON CONFLICT DO NOTHING.
+                       returning: tuple[str, ...]) -> tuple[str, dict[str, list]] | None:
+        """PostgreSQL: INSERT ... SELECT FROM unnest(one array per column) ON CONFLICT DO NOTHING,
+        and its parameters: one list per column.
 
+        A column the rows leave out gets its default when that is a constant, as
+        SQLAlchemy's insert would give it. JSON values go as text, serialized as
+        SQLAlchemy does (None as JSON null), and are cast to JSON in the statement.
         None (use executemany) when the rows differ in their keys, leave out a column
-        with a Python-side default, a column's type
-        has no plain array form (bytes), or a datetime column mixes naive
-        and aware values (an array has one element type). JSON values go as text
-        (see :meth:`_insert_ignore`), cast to JSON in the statement.
+        whose default is computed (a function), a column's type has no plain array
+        form (bytes), or a datetime column mixes naive and aware values (an array
+        has one element type).
         """
         if len(rows) < 2:
             return None
         columns = list(rows[0])
         if any(len(r) != len(columns) or r.keys() != rows[0].keys() for r in rows):
             return None
-        if any(c.default is not None for c in table.c if c.name not in rows[0]):
-            return None  # a Python-side default SQLAlchemy's insert would fill in
+        params = {f"c{i}": [r[c] for r in rows] for i, c in enumerate(columns)}
+        for col in table.c:
+            if col.name not in rows[0] and col.default is not None:
+                if not col.default.is_scalar:
+                    return None  # computed per row by SQLAlchemy's insert
+                params[f"c{len(columns)}"] = [col.default.arg] * len(rows)
+                columns.append(col.name)
         casts, values = [], []
         for i, c in enumerate(columns):
             col = table.c[c]
@@ -463,10 +472,11 @@ class Store:
             if isinstance(col.type, JSON):
                 casts.append("text")
                 values.append(f"c{i}::json")
+                params[f"c{i}"] = [json.dumps(v) for v in params[f"c{i}"]]
                 continue
             values.append(f"c{i}")
             if isinstance(col.type, DateTime):
-                zones = {v.tzinfo is None for r in rows if (v := r[c]) is not None}
+                zones = {v.tzinfo is None for v in params[f"c{i}"] if v is not None}
                 if len(zones) > 1:
                     return None
             casts.append(col.type.compile(dialect=self.engine.dialect))
@@ -478,7 +488,7 @@ class Store:
                f"AS u({aliases}) ON CONFLICT ({', '.join(conflict)}) DO NOTHING")
         if returning:
             sql += " RETURNING " + ", ".join(f'"{c}"' for c in returning)
-        return sql
+        return sql, params
 
     # -- feeds -------------------------------------------------------------
 
@@ -723,9 +733,11 @@ class Store:
         if not rows:
             return []
         ordered = [rows[k] for k in sorted(rows)]
-        if self.dialect == "postgresql" and self._unnest_insert(
-                StoredArticleRow.__table__, ordered, ["key"], ("id", "key")) is not None:
-            return self._insert_ignore(s, StoredArticleRow, ordered, ["key"], returning=("id", "key"))
+        if self.dialect == "postgresql":
+            new = self._insert_ignore(s, StoredArticleRow, ordered, ["key"], returning=("id", "key"),
+                                      unnest_only=True)
+            if new is not None:
+                return new
         existing = self._ids_by_key(s, list(rows))
         missing = [r for k, r in rows.items() if k not in existing]
         self._insert_ignore(s, StoredArticleRow, missing, ["key"], returning=())
@@ -859,7 +871,7 @@ class Store:
                                 held = f"throttle {m.per_hour}/hour"
                             budget[key] -= 1
                         rows.append(dict(match_id=match_id, article_id=article_id, rule=m.rule, channel=c,
-                                         status=HELD if held else PENDING, attempts=0, held_reason=held,
+                                         status=HELD if held else PENDING, held_reason=held,
                                          created_at=now, updated_at=now))
             self._insert_ignore(s, Delivery, rows, ["rule", "article_id", "channel"], returning=())
             if results:
