@@ -39,7 +39,9 @@ straightforward evaluator.
 from __future__ import annotations
 
 import ctypes
+import re
 import threading
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
@@ -56,12 +58,19 @@ from .entities import EntityCatalog, default_entities, entity_terms
 from .query import And, EntityRef, Near, Node, Not, Term, TermPattern, parse_query, parse_term
 from .rules import Rule
 from .text import _FOLD_CASE, ELISIONS, encode_fast, fold_case, fold_encoded, tokenize, words_encoded
-from .types import Document, Hit, Match
+from .types import Document, Hit, Match, MatchOutcome
 
-__all__ = ["Matcher", "EntityChecker", "compile_rules", "FIELDS", "stream_of"]
+__all__ = ["Matcher", "EntityChecker", "compile_rules", "FIELDS", "stream_of", "MATCH_MAX_CHARS",
+           "MATCH_MAX_OCCURRENCES"]
 
 #: Document fields searched, in the order their hits are reported.
 FIELDS = ("title", "text")
+
+#: Characters of each field a match looks at, by default (:meth:`Matcher.match_bounded`).
+MATCH_MAX_CHARS = 200_000
+#: Occurrences of terms one match may examine, by default: an ordinary article of a few KB
+#: examines a few hundred at most; 200 KB of nothing but rule terms, some tens of thousands.
+MATCH_MAX_OCCURRENCES = 100_000
 
 # Makes a named tuple (a Hit, a Match) without the Python-level __new__ that calling the
 # class goes through: 0.13 µs against 0.34 here, with a few dozen made per article.
@@ -71,7 +80,7 @@ _new = tuple.__new__
 
 class _Text:
     """What every field has: its text, the text in the codec of :func:`monitor.text.encode_fast`
-    (None when the codec does not cover it), and word counts between two of its spans."""
+    (None when the codec does not cover it), and word counts between its spans."""
 
     __slots__ = ("text", "_raw", "_cased")
 
@@ -87,16 +96,9 @@ class _Text:
             self._cased = self._raw.translate(_FOLD_CASE).decode("ascii")
         return probe in self._cased
 
-    def gap(self, a: tuple[int, int], b: tuple[int, int]) -> int:
-        """Words between two spans of this field; -1 if they overlap."""
-        if a[1] <= b[0]:
-            return self.words_between(a[1], b[0])
-        if b[1] <= a[0]:
-            return self.words_between(b[1], a[0])
-        return -1
-
     def words_between(self, end: int, start: int) -> int:
-        """Words between a span ending at ``end`` and one starting at ``start``."""
+        """Words between a span ending at ``end`` and one starting at ``start`` (no fewer
+        as ``start`` grows, and no more as ``end`` does: NEAR relies on it)."""
         raise NotImplementedError
 
 
@@ -530,26 +532,78 @@ def _need(program: tuple, atoms: list[_Atom]) -> tuple[float, frozenset[int]] | 
 Occ = tuple[int, int, int]
 
 
-class _Run:
-    """The state of matching one document."""
+class _OverBudget(Exception):
+    """A match examined more occurrences than its budget (caught by Matcher.match_bounded)."""
 
-    __slots__ = ("m", "fields", "ends", "keys", "maybe", "by_key", "atom_occ", "language", "side_scanned")
+
+def _found(ends: list[dict[int, list[int]]]) -> int:
+    """How many occurrences a scan recorded in ``ends``."""
+    return sum(len(at) for found in ends for at in found.values())
+
+
+def _close(side: list[Occ], other: list[Occ], between, distance: int) -> list[Occ]:
+    """The occurrences of ``side`` within ``distance`` words of one of ``other`` that does
+    not overlap them, all in one field whose word counts are ``between``.
+
+    ``between(end, start)`` only grows with ``start`` and shrinks with ``end``: of the
+    occurrences after one, the first to start is the closest, and of those before it, the
+    last to end. Two lookups an occurrence instead of one per pair."""
+    starts = sorted(o[1] for o in other)
+    ends = sorted(o[2] for o in other)
+    n = len(starts)
+    out = []
+    for o in side:
+        start, end = o[1], o[2]
+        j = bisect_left(starts, end)
+        if j < n and 0 <= between(end, starts[j]) <= distance:
+            out.append(o)
+            continue
+        j = bisect_right(ends, start)
+        if j and 0 <= between(ends[j - 1], start) <= distance:
+            out.append(o)
+    return out
+
+
+class _Run:
+    """The state of matching one document.
+
+    ``examined`` counts the occurrences looked at so far (found by the scans, compared
+    for NEAR, checked against exclusion contexts); past ``budget`` a run raises
+    :class:`_OverBudget`. Both are what :class:`~monitor.types.MatchOutcome` reports."""
+
+    __slots__ = ("m", "fields", "ends", "keys", "maybe", "by_key", "atom_occ", "language", "side_scanned",
+                 "examined", "budget", "placed_by_key", "near_used")
 
     def __init__(self, matcher: Matcher, fields: list[_Field | _FastField], ends: list[dict[int, list[int]]],
-                 keys: set[int], maybe: set[int], language: str | None = None):
+                 keys: set[int], maybe: set[int], language: str | None = None, examined: int = 0,
+                 budget: int = MATCH_MAX_OCCURRENCES):
         self.m, self.fields, self.ends, self.keys = matcher, fields, ends, keys
         self.maybe = maybe  # keys a candidate of which occurred (see _Literals)
         self.language = language
         self.by_key: dict[int, list[Occ]] = {}
         self.atom_occ: dict[int, list[Occ]] = {}
         self.side_scanned = matcher._side is None
+        self.examined, self.budget = examined, budget
+        # key -> field -> its occurrences' sorted starts, sorted ends, and the furthest
+        # end of those starting up to each (exclusion contexts, see placed)
+        self.placed_by_key: dict[int, dict[int, tuple[list[int], list[int], list[int]]]] = {}
+        # (left atom, right atom, distance) -> the occurrences of each side close enough
+        self.near_used: dict[tuple[int, int, int], tuple[list[Occ], list[Occ]]] = {}
+
+    def spend(self, n: int) -> None:
+        """Count ``n`` more occurrences examined; raise _OverBudget past the budget."""
+        self.examined += n
+        if self.examined > self.budget:
+            raise _OverBudget
 
     def scan_side(self) -> None:
         """Add the occurrences of the keys that trigger no rule (see the module docstring)."""
         self.side_scanned = True
         m = self.m
+        before = _found(self.ends)
         for fld, found in zip(self.fields, self.ends):
             m._scan_field(fld, found, m._side, m._side_literals, self.keys, self.maybe)
+        self.spend(_found(self.ends) - before)
 
     def has(self, key: int) -> bool:
         """Whether key ``key`` occurred."""
@@ -580,10 +634,6 @@ class _Run:
             return found[:-1] == want[:-1] and found[-1].startswith(want[-1])
         return found == want
 
-    def gap(self, a: Occ, b: Occ) -> int:
-        """Words between two occurrences of one field; -1 if they overlap."""
-        return self.fields[a[0]].gap(a[1:], b[1:])
-
     def key_occ(self, key: int) -> list[Occ]:
         """Where key ``key`` occurred, in field and position order."""
         got = self.by_key.get(key)
@@ -600,7 +650,9 @@ class _Run:
                 fld = fields[f]
                 if candidate is not None and type(fld) is _FastField:
                     if candidate in ends:
-                        got += fld.find(f, m._key_strings[key], prefix)
+                        found = fld.find(f, m._key_strings[key], prefix)
+                        self.spend(len(found))
+                        got += found
                     continue
                 found = ends.get(key)
                 if found:
@@ -627,6 +679,7 @@ class _Run:
             if alt.case:
                 probe = self.m._probes[alt]
                 found = [o for o in found if self.fields[o[0]].may_contain(probe)]
+            self.spend(len(found))
             for occ in found:
                 if atom.field is not None and occ[0] != atom.field:
                     continue
@@ -648,26 +701,59 @@ class _Run:
             out.sort()
         checker = self.m.checker
         if atom.entity and out and checker is not None:
+            self.spend(len(out))
             out = [o for o in out
                    if checker.agrees(self.fields[o[0]].text, *self.fields[o[0]].span(o[1], o[2]), atom.etype,
                                      self.language)]
         self.atom_occ[aid] = out
         return out
 
+    def placed(self, key: int) -> dict[int, tuple[list[int], list[int], list[int]]]:
+        """Per field, the occurrences of key ``key`` as lookup tables: their starts and
+        their ends, each sorted, and the furthest end of those starting up to each start."""
+        got = self.placed_by_key.get(key)
+        if got is not None:
+            return got
+        got = self.placed_by_key[key] = {}
+        occ = self.key_occ(key)
+        self.spend(len(occ))
+        for f in {o[0] for o in occ}:
+            mine = sorted(o[1:] for o in occ if o[0] == f)
+            reach, furthest = [], -1
+            for _, end in mine:
+                furthest = max(furthest, end)
+                reach.append(furthest)
+            got[f] = ([s for s, _ in mine], sorted(e for _, e in mine), reach)
+        return got
+
     def excluded(self, atom: _Atom, alt: _Alt, occ: Occ) -> bool:
+        """Whether ``occ``, an occurrence of ``alt``, is in one of the contexts excluded for
+        it: a bisection per exclusion term, whatever the number of its occurrences."""
+        f, start, end = occ
         for i in alt.exclusions:
             ex = atom.exclusions[i]
             for key in ex.phrases:
-                for o in self.key_occ(key):
-                    if o[0] == occ[0] and o[1] <= occ[2] and occ[1] <= o[2]:
+                table = self.placed(key).get(f)
+                if table is not None:
+                    # one starting at or before occ's end reaches occ's start: they overlap
+                    j = bisect_right(table[0], end)
+                    if j and table[2][j - 1] >= start:
                         return True
             for key in ex.near:
-                for o in self.key_occ(key):
-                    if o[0] == occ[0]:
-                        if 0 <= self.gap(occ, o) <= ex.within:
-                            return True
-                    elif occ[0] == 0 and self.fields[1].token_index(o[1]) < ex.within:
-                        return True  # a title reads into the beginning of the text
+                tables = self.placed(key)
+                table = tables.get(f)
+                if table is not None:
+                    # the closest after occ and the closest before it (see _close)
+                    starts, ends, _ = table
+                    between = self.fields[f].words_between
+                    j = bisect_left(starts, end)
+                    if j < len(starts) and 0 <= between(end, starts[j]) <= ex.within:
+                        return True
+                    j = bisect_right(ends, start)
+                    if j and 0 <= between(ends[j - 1], start) <= ex.within:
+                        return True
+                if f == 0 and 1 in tables and self.fields[1].token_index(tables[1][0][0]) < ex.within:
+                    return True  # a title reads into the beginning of the text
         return False
 
     def present(self, aid: int) -> bool:
@@ -717,16 +803,30 @@ class _Run:
         if kind == "not":
             return not self.truth(p[1]), []
         _, left, right, distance = p
-        lo, ro = self.occurrences(left[1]), self.occurrences(right[1])
-        used_l: set[Occ] = set()
-        used_r: set[Occ] = set()
-        for a in lo:
-            for b in ro:
-                if a[0] == b[0] and 0 <= self.gap(a, b) <= distance:
-                    used_l.add(a)
-                    used_r.add(b)
-        hits = [(o, left[2]) for o in sorted(used_l)] + [(o, right[2]) for o in sorted(used_r)]
+        used_l, used_r = self.near(left[1], right[1], distance)
+        hits = [(o, left[2]) for o in used_l] + [(o, right[2]) for o in used_r]
         return bool(hits), hits
+
+    def near(self, left: int, right: int, distance: int) -> tuple[list[Occ], list[Occ]]:
+        """The occurrences of atom ``left`` within ``distance`` words of one of atom
+        ``right`` in the same field, and those of ``right`` near one of ``left``, sorted:
+        in time linear in their number (but for sorting), once per run."""
+        got = self.near_used.get((left, right, distance))
+        if got is not None:
+            return got
+        lo, ro = self.occurrences(left), self.occurrences(right)
+        self.spend(len(lo) + len(ro))
+        used_l: list[Occ] = []
+        used_r: list[Occ] = []
+        if lo and ro:
+            for f in {o[0] for o in lo} & {o[0] for o in ro}:
+                between = self.fields[f].words_between
+                mine_l = [o for o in lo if o[0] == f]
+                mine_r = [o for o in ro if o[0] == f]
+                used_l += _close(mine_l, mine_r, between, distance)
+                used_r += _close(mine_r, mine_l, between, distance)
+        got = self.near_used[(left, right, distance)] = (sorted(set(used_l)), sorted(set(used_r)))
+        return got
 
 
 class Matcher:
@@ -734,10 +834,15 @@ class Matcher:
 
     __slots__ = ("rules", "entities", "_compiled", "_automaton", "_side", "_side_keys", "_patterns",
                  "_key_info", "_atoms", "_triggers", "_probes", "_alts_by_key", "checker", "_simple",
-                 "_filtered", "_key_strings", "_literals", "_side_literals", "_candidates")
+                 "_filtered", "_key_strings", "_literals", "_side_literals", "_candidates", "max_chars",
+                 "max_occurrences")
 
     def __init__(self, rules: Iterable[Rule], entities: EntityCatalog | None = None,
-                 checker: EntityChecker | None = None, accelerate: bool = True):
+                 checker: EntityChecker | None = None, accelerate: bool = True, *,
+                 max_chars: int = MATCH_MAX_CHARS, max_occurrences: int = MATCH_MAX_OCCURRENCES):
+        if max_chars < 1 or max_occurrences < 1:
+            raise ValueError("max_chars and max_occurrences must be at least 1")
+        self.max_chars, self.max_occurrences = max_chars, max_occurrences
         self.rules: tuple[Rule, ...] = tuple(rules)
         self.checker = checker
         if entities is None:
@@ -842,13 +947,12 @@ class Matcher:
             else:
                 at.append(end)
 
-    def _scan(self, doc: Document) -> tuple[list[_Field | _FastField], list[dict[int, list[int]]], set[int],
-                                            set[int]]:
-        """Each field, and per field where each key that triggers rules occurred; the keys
-        that occurred, and those that may have."""
+    def _scan(self, texts: tuple[str, str]) -> tuple[list[_Field | _FastField], list[dict[int, list[int]]],
+                                                     set[int], set[int]]:
+        """Each field (``texts``, in the order of FIELDS), and per field where each key that
+        triggers rules occurred; the keys that occurred, and those that may have."""
         fields: list[_Field | _FastField] = []
-        for name in FIELDS:
-            text = getattr(doc, name) or ""
+        for text in texts:
             raw = encode_fast(text)
             if raw is not None and self._literals is not None:
                 fields.append(_FastField(text, raw))
@@ -865,6 +969,9 @@ class Matcher:
     def match(self, doc: Document) -> list[Match]:
         """Return a :class:`~monitor.types.Match` for every rule ``doc`` satisfies, in rule order.
 
+        The matches of :meth:`match_bounded`: of a prefix of ``doc`` when it
+        is too long or holds too many terms to examine.
+
         A rule matches when it is enabled; its language, feed and feed-tag
         filters pass (a document without a language passes the language
         filter); its condition holds (keywords: each ``all`` term occurs, some
@@ -878,16 +985,51 @@ class Matcher:
         the rule's first term found there; ``Match.terms`` lists every matched
         term in order of first occurrence. Pure; never raises.
         """
-        fields, ends, keys, maybe = self._scan(doc)
+        return self.match_bounded(doc)[0]
+
+    def match_bounded(self, doc: Document) -> MatchOutcome:
+        """The matches of ``doc`` (see :meth:`match`), and how much of it they come from.
+
+        Matching looks at the first ``max_chars`` characters of each field at
+        most, and examines ``max_occurrences`` occurrences of terms at most
+        (see :class:`~monitor.types.MatchOutcome`); past either, it matches a
+        prefix of each field instead, cut back to a blank (the longest field
+        halved until its occurrences fit), and ``prefix`` says how long. So
+        its cost stays linear in the text and bounded, whatever an article's
+        author wrote. Pure; never raises.
+        """
+        title, text = doc.title or "", doc.text or ""
+        limit = self.max_chars
+        prefix = None
+        if len(title) > limit or len(text) > limit:
+            prefix = limit
+        while True:
+            if prefix is not None:
+                title, text = _cut(title, prefix), _cut(text, prefix)
+            try:
+                matches, examined = self._match(doc, (title, text))
+            except _OverBudget:
+                # Empty fields have no occurrences: this ends.
+                prefix = max(len(title), len(text)) // 2
+                continue
+            return _new(MatchOutcome, (matches, prefix, examined))
+
+    def _match(self, doc: Document, texts: tuple[str, str]) -> tuple[list[Match], int]:
+        """The matches of ``doc`` with ``texts`` as its fields, and the occurrences
+        examined; raises _OverBudget past ``max_occurrences``."""
+        fields, ends, keys, maybe = self._scan(texts)
+        examined = _found(ends)
+        if examined > self.max_occurrences:
+            raise _OverBudget
         if not keys and not maybe:
-            return []
+            return [], examined
         touched: set[int] = set()
         triggers = self._triggers
         for kid in keys:
             touched.update(triggers[kid])
         for kid in maybe:
             touched.update(triggers[kid])
-        run = _Run(self, fields, ends, keys, maybe, doc.language)
+        run = _Run(self, fields, ends, keys, maybe, doc.language, examined, self.max_occurrences)
         key_occ = run.key_occ
         # Where every field is a fast one, occurrences are text offsets already: each
         # match is made as soon as its rule holds. Otherwise the stream spans of every
@@ -971,7 +1113,7 @@ class Matcher:
             else:
                 pending.append((comp, terms, list(spans.items())))
         if not pending:
-            return matches
+            return matches, run.examined
         # Stream spans to text offsets: once per field, for every rule's hits together.
         at = sorted({o for _, _, hits in pending for o, _ in hits})
         where = {}
@@ -980,7 +1122,21 @@ class Matcher:
             if mine:
                 where.update(zip(mine, fld.spans([o[1:] for o in mine])))
         return [_made(comp, terms, [_new(Hit, (FIELDS[o[0]], *where[o], comp.terms[t])) for o, t in hits])
-                for comp, terms, hits in pending]
+                for comp, terms, hits in pending], run.examined
+
+
+_BLANK = re.compile(r"\s")
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text``, or its first ``limit`` characters at most, cut before a blank so that no
+    word is cut (cut at ``limit`` itself when the last 1,000 characters hold none)."""
+    if len(text) <= limit:
+        return text
+    last = None
+    for last in _BLANK.finditer(text, max(0, limit - 1000), limit + 1):
+        pass
+    return text[:last.start() if last is not None else limit]
 
 
 def _made(comp: _Compiled, terms: list[int] | tuple[int, ...], hits: list[Hit]) -> Match:
@@ -993,19 +1149,24 @@ def _made(comp: _Compiled, terms: list[int] | tuple[int, ...], hits: list[Hit]) 
 
 
 def compile_rules(rules: Iterable[Rule], *, entities: EntityCatalog | None = None,
-                  checker: EntityChecker | None = None, accelerate: bool = True) -> Matcher:
+                  checker: EntityChecker | None = None, accelerate: bool = True,
+                  max_chars: int = MATCH_MAX_CHARS, max_occurrences: int = MATCH_MAX_OCCURRENCES) -> Matcher:
     """Compile ``rules`` into a :class:`Matcher`; disabled rules are kept but never match.
 
     Entities are looked up in ``entities``; by default in the catalog the
     rules were loaded with (:func:`monitor.rules.load_rules`), else the
     shipped one. Pure; raises ValueError only if a rule holds a term or query
     that does not parse, or names an unknown entity (a Rule validated against
-    the same catalog never does).
+    the same catalog never does), or if a limit below is less than 1.
 
     ``checker`` (e.g. :class:`monitor.ner.SpacyChecker`) gets a say on every
     entity mention found: one it disagrees with does not count.
 
     ``accelerate=False`` leaves hyperscan out (the automaton scans every field):
     the same matches, three times the cost on Latin-script text.
+
+    ``max_chars`` (characters of each field) and ``max_occurrences``
+    (occurrences of terms examined in one document) bound the work of a
+    match: see :meth:`Matcher.match_bounded`.
     """
-    return Matcher(rules, entities, checker, accelerate)
+    return Matcher(rules, entities, checker, accelerate, max_chars=max_chars, max_occurrences=max_occurrences)

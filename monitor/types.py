@@ -74,6 +74,23 @@ class Match(NamedTuple):
     per_hour: int | None = None  # throttle: at most this many alerts per rule and channel an hour
 
 
+class MatchOutcome(NamedTuple):
+    """What matching one document gave: its matches, and how much of it was looked at.
+
+    ``prefix`` is None when every field was matched whole. Otherwise a field
+    was too long (``match_max_chars``) or its terms too many to examine
+    (``match_max_occurrences``): every field was matched on at most its first
+    ``prefix`` characters, cut back to a word boundary, and ``matches`` are
+    those of that prefix. ``examined`` counts the occurrences of terms the
+    matcher looked at (found by the scan, compared for NEAR, checked against
+    exclusion contexts): the work the budget is counted in.
+    """
+
+    matches: list[Match]
+    prefix: int | None = None
+    examined: int = 0
+
+
 @dataclass(frozen=True)
 class AlertContent:
     """Everything an alert message shows; rendered per channel format."""
