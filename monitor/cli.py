@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from pathlib import Path
 
 import click
 
+from .cli_output import echo, echo_json, printable
 from .config import Settings, load_settings
 from .errors import MonitorError
 
@@ -53,9 +53,17 @@ def _services(ctx):
     return obj["services"]
 
 
+class _PrintableFormatter(logging.Formatter):
+    """Log lines quote feed titles, URLs and errors: they reach the terminal without controls."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record), lines=True)
+
+
 def _log_setup(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(message)s",
-                        stream=sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_PrintableFormatter("%(asctime)s %(levelname)s %(message)s"))
+    logging.basicConfig(level=settings.log_level, handlers=[handler])
 
 
 # -- running -------------------------------------------------------------------
@@ -159,7 +167,7 @@ def init_db(ctx):
 
     settings = _settings(ctx)
     Store.open(settings.effective_database_url).close()
-    click.echo(f"database ready: {_redacted_db(settings)}")
+    echo(f"database ready: {_redacted_db(settings)}")
 
 
 @cli.command()
@@ -168,7 +176,7 @@ def check(ctx):
     """Check the whole configuration: settings, rules, channels, feeds, database."""
     svc = _services(ctx)
     svc.check()
-    click.echo(f"ok: {len(svc.rules.matcher().rules)} rule(s), {len(svc.notifier.names)} channel(s), "
+    echo(f"ok: {len(svc.rules.matcher().rules)} rule(s), {len(svc.notifier.names)} channel(s), "
                f"database {_redacted_db(svc.settings)}")
 
 
@@ -189,8 +197,7 @@ def feeds_list(ctx, as_json):
     svc.sync_feeds(force=True)
     for f in svc.store.list_feeds():
         if as_json:
-            click.echo(json.dumps({k: (v.isoformat() if hasattr(v, "isoformat") else v)
-                                   for k, v in f.__dict__.items()}))
+            echo_json({k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in f.__dict__.items()})
             continue
         health = "ok" if not f.consecutive_failures else f"FAILING x{f.consecutive_failures}"
         if not f.enabled:
@@ -198,10 +205,10 @@ def feeds_list(ctx, as_json):
         last = f.last_success_at.strftime("%Y-%m-%d %H:%M") if f.last_success_at else "never"
         nxt = f.next_poll_at.strftime("%H:%M:%S") if f.next_poll_at and f.enabled else "-"
         status = f"HTTP {f.last_status}" if f.last_status else "no answer" if f.last_error else "-"
-        click.echo(f"{f.id:>4}  {health:<12} {status:<9} {f.articles_seen:>6} art.  last ok {last:<16}  "
+        echo(f"{f.id:>4}  {health:<12} {status:<9} {f.articles_seen:>6} art.  last ok {last:<16}  "
                    f"next {nxt}  {f.name}  <{f.url}>")
         if f.last_error:
-            click.echo(f"      last error: {f.last_error}")
+            echo(f"      last error: {f.last_error}")
 
 
 @feeds.command("check")
@@ -227,25 +234,25 @@ def feeds_check(ctx, source, as_json):
         body, url, headers = got.body, got.url, got.headers
     parsed = parse_feed(body, url=url, headers=headers)
     if as_json:
-        click.echo(json.dumps({
+        echo_json({
             "url": url, "title": parsed.title, "language": parsed.language, "problem": parsed.problem,
             "articles": [{"title": a.title, "url": a.url, "guid": a.guid, "published":
                           a.published.isoformat() if a.published else None, "language": a.language,
                           "author": a.author, "dedup_key": a.dedup_key, "text_chars": len(a.text)}
                          for a in parsed.articles],
             "rejected": [{"entry": i, "reason": r} for i, r in parsed.rejected],
-        }, ensure_ascii=False, indent=2))
+        }, ensure_ascii=False, indent=2)
         return
-    click.echo(f"{parsed.title or '(untitled feed)'}  [{parsed.language or 'language unknown'}]  "
+    echo(f"{parsed.title or '(untitled feed)'}  [{parsed.language or 'language unknown'}]  "
                f"{len(parsed.articles)} article(s), {len(parsed.rejected)} rejected")
     if parsed.problem:
-        click.echo(f"problem: {parsed.problem}")
+        echo(f"problem: {parsed.problem}")
     for a in parsed.articles:
         when = a.published.strftime("%Y-%m-%d %H:%M UTC") if a.published else "no date"
-        click.echo(f"- {a.title[:100]}\n    {a.url or '(no link)'}\n    {when}  {a.language or '??'}"
+        echo(f"- {printable(a.title)[:100]}\n    {printable(a.url) or '(no link)'}\n    {when}  {a.language or '??'}"
                    f"  {len(a.text)} chars")
     for i, reason in parsed.rejected:
-        click.echo(f"x entry {i}: {reason}")
+        echo(f"x entry {i}: {reason}")
 
 
 @feeds.command("import")
@@ -266,7 +273,7 @@ def feeds_import(ctx, opml_file):
 
         load_feeds(tmp)  # never replace a good feeds file with one that does not load
         tmp.replace(target)
-    click.echo(f"{len(added)} feed(s) added to {target}, {len(specs) - len(added)} already there")
+    echo(f"{len(added)} feed(s) added to {target}, {len(specs) - len(added)} already there")
 
 
 @feeds.command("export")
@@ -276,7 +283,7 @@ def feeds_export(ctx):
     from .config import load_feeds
     from .opml import render_opml
 
-    click.echo(render_opml(load_feeds(_settings(ctx).feeds_path)).decode("utf-8"), nl=False)
+    echo(render_opml(load_feeds(_settings(ctx).feeds_path)).decode("utf-8"), nl=False)
 
 
 # -- rules: in monitor/cli_rules.py ----------------------------------------------------
@@ -305,11 +312,11 @@ def stories_list(ctx, hours, limit):
     since = datetime.now(timezone.utc) - timedelta(hours=hours) if hours else None
     rows = _services(ctx).store.stories(since=since, limit=limit)
     if not rows:
-        click.echo("no stories yet")
+        echo("no stories yet")
     for r in rows:
         when = r.last_seen.strftime("%Y-%m-%d %H:%M") if r.last_seen else ""
-        click.echo(f"{r.story_id:>6}  {when}  {r.articles} article(s)  {r.title[:90]}")
-        click.echo(f"        sources: {', '.join(r.sources)}")
+        echo(f"{r.story_id:>6}  {when}  {r.articles} article(s)  {printable(r.title)[:90]}")
+        echo(f"        sources: {', '.join(map(printable, r.sources))}")
 
 
 # -- channels --------------------------------------------------------------------
@@ -326,7 +333,7 @@ def channels_list(ctx):
     """List channels, secrets masked."""
     n = _services(ctx).notifier
     for name in n.names:
-        click.echo(f"{name}  {n.format_for(name):<8} {n.describe(name)}")
+        echo(f"{name}  {n.format_for(name):<8} {n.describe(name)}")
 
 
 @channels.command("test")
@@ -338,7 +345,7 @@ def channels_test(ctx, name):
 
     n = _services(ctx).notifier
     n.send(name, render_test_message(name, n.format_for(name)))
-    click.echo(f"sent a test message to {name}")
+    echo(f"sent a test message to {name}")
 
 
 # -- alerts ----------------------------------------------------------------------
@@ -357,9 +364,9 @@ def alerts_list(ctx, status, limit):
     """List recent deliveries, newest first."""
     for d in _services(ctx).store.list_deliveries(status=status, limit=limit):
         when = d.updated_at.strftime("%Y-%m-%d %H:%M") if d.updated_at else ""
-        click.echo(f"{d.id:>6}  {d.status:<8} {when}  [{d.rule}] -> {d.channel}  {d.title[:70]}")
+        echo(f"{d.id:>6}  {d.status:<8} {when}  [{d.rule}] -> {d.channel}  {printable(d.title)[:70]}")
         if d.last_error and d.status != "sent":
-            click.echo(f"        attempts {d.attempts}: {d.last_error}")
+            echo(f"        attempts {d.attempts}: {printable(d.last_error)}")
 
 
 @alerts.command("retry")
@@ -376,7 +383,7 @@ def alerts_retry(ctx, status, ids):
     found = _services(ctx).store.requeue_deliveries(status=status, ids=ids)
     for d in found:
         deliver.delay(d)
-    click.echo(f"requeued {len(found)} deliver{'y' if len(found) == 1 else 'ies'}")
+    echo(f"requeued {len(found)} deliver{'y' if len(found) == 1 else 'ies'}")
 
 
 from .cli_status import status  # noqa: E402
@@ -391,13 +398,14 @@ def main(argv=None) -> None:
     try:
         cli.main(args=argv, prog_name="monitor", standalone_mode=False)
     except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+        echo("aborted", err=True)
         sys.exit(130)
     except click.ClickException as e:
+        e.message = printable(e.message, lines=True)  # may quote a URL or a file's content
         e.show()
         sys.exit(e.exit_code)
     except MonitorError as e:
-        click.echo(f"error: {e}", err=True)
+        echo(f"error: {e}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import click
 
+from .cli_output import echo, echo_json
 from .errors import ConfigError, MonitorError
 
 
@@ -40,9 +40,9 @@ def rules_validate(ctx, path):
         rs = load_rules(Path(path) if path else settings.rules_path, channels=list(settings.channels))
     except ConfigError as e:
         for p in e.problems:
-            click.echo(p, err=True)
+            echo(p, err=True)
         sys.exit(1)
-    click.echo(f"ok: {len(rs.rules)} rule(s) in {len(rs.files)} file(s)")
+    echo(f"ok: {len(rs.rules)} rule(s) in {len(rs.files)} file(s)")
 
 
 def _load_matcher(ctx, rules_path):
@@ -55,7 +55,7 @@ def _load_matcher(ctx, rules_path):
         ruleset = load_rules(Path(rules_path) if rules_path else settings.rules_path)
     except ConfigError as e:
         for p in e.problems:
-            click.echo(p, err=True)
+            echo(p, err=True)
         sys.exit(1)
     from .ner import load_checker
 
@@ -137,23 +137,23 @@ def rules_test(ctx, paths, text_opt, file_opt, url, title, language, as_json):
     if as_json:
         source = {"title": title, "text": text}
         for m in found:
-            click.echo(json.dumps({
+            echo_json({
                 "rule": m.rule, "terms": list(m.terms),
                 "hits": [{"field": h.field, "start": h.start, "end": h.end, "term": h.term,
                           "text": source[h.field][h.start:h.end]} for h in m.hits],
                 "snippet": "".join(f"«{s}»" if marked else s
                                    for s, marked in snippet(text, [h for h in m.hits if h.field == "text"])),
-            }, ensure_ascii=False))
+            }, ensure_ascii=False)
         sys.exit(0 if found else 1)
     if not found:
-        click.echo(f"no rule matches ({len(matcher.rules)} rule(s) tried)")
+        echo(f"no rule matches ({len(matcher.rules)} rule(s) tried)")
         sys.exit(1)
     tz = _settings(ctx).timezone
     for m in found:
         alert = AlertContent(rule=m.rule, terms=m.terms, title=title, link=url or "", feed="(test)",
                              published=None, text=text, hits=m.hits)
-        click.echo(render_alert(alert, "text", tz=tz).body)
-        click.echo("")
+        echo(render_alert(alert, "text", tz=tz).body)
+        echo("")
 
 
 @rules.command("backtest")
@@ -183,20 +183,20 @@ def rules_backtest(ctx, rules_path, since, old_rules, examples, as_json):
     cutoff = datetime.now(timezone.utc) - timedelta(days=since) if since is not None else None
     report = backtest(stored_articles(store, since=cutoff), matcher, old, examples=examples)
     if as_json:
-        click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+        echo_json(report.as_dict(), ensure_ascii=False, indent=2)
         return
-    click.echo(f"{report.articles} article(s), {report.matched} match(es)"
+    echo(f"{report.articles} article(s), {report.matched} match(es)"
                + (f": +{report.gained} new, -{report.lost} lost" if report.compared else ""))
     for r in report.rules.values():
         line = f"  {r.rule}: {r.matched} match(es)"
         if report.compared:
             line += f", +{r.gained} new, -{r.lost} lost"
-        click.echo(line)
+        echo(line)
         for e in r.examples:
-            click.echo(f"      {'+ ' if report.compared else ''}{e.title or '(no title)'}  {e.url}"
+            echo(f"      {'+ ' if report.compared else ''}{e.title or '(no title)'}  {e.url}"
                        + (f"  [{', '.join(e.terms)}]" if e.terms else ""))
         for e in r.lost_examples:
-            click.echo(f"      - {e.title or '(no title)'}  {e.url}")
+            echo(f"      - {e.title or '(no title)'}  {e.url}")
 
 
 @rules.command("schema")
@@ -204,4 +204,4 @@ def rules_schema():
     """Print the JSON Schema of a rule file (for editors: completion and checks)."""
     from .rules import rule_schema
 
-    click.echo(json.dumps(rule_schema(), indent=2, ensure_ascii=False))
+    echo_json(rule_schema(), indent=2, ensure_ascii=False)

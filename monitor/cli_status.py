@@ -6,9 +6,10 @@ dead letters and dead deliveries, failing feeds and channels.
 
 from __future__ import annotations
 
-import json
 
 import click
+
+from .cli_output import echo, echo_json
 
 
 def _queue_depths(settings) -> dict[str, int | None] | str:
@@ -58,26 +59,26 @@ def status(ctx, as_json):
         {"kind": d.kind, "id": d.item_id, "attempts": d.attempts, "reason": d.reason}
         for d in store.dead_letters(limit=10)]
     if as_json:
-        click.echo(json.dumps(report, default=str))
+        echo_json(report, default=str)
         return
     q = report["queues"]
     if isinstance(q, dict):
-        click.echo("queues:  " + "  ".join(f"{k} {v}" for k, v in q.items()))
+        echo("queues:  " + "  ".join(f"{k} {v}" for k, v in q.items()))
     else:
-        click.echo(f"queues:  {q}")
-    click.echo("waiting: " + "  ".join(f"{stage} {v['waiting']} (oldest {_age(v['oldest_age_s'])})"
+        echo(f"queues:  {q}")
+    echo("waiting: " + "  ".join(f"{stage} {v['waiting']} (oldest {_age(v['oldest_age_s'])})"
                                          for stage, v in report["stages"].items()))
     dl = report["dead_letters"]
-    click.echo(f"dead:    {sum(dl.values())} dead letter(s), {report['dead_deliveries']} dead deliveries"
+    echo(f"dead:    {sum(dl.values())} dead letter(s), {report['dead_deliveries']} dead deliveries"
                + ("  (monitor alerts list --status dead)" if report["dead_deliveries"] else ""))
     for d in report["dead_letter_items"]:
-        click.echo(f"         {d['kind']} {d['id']} after {d['attempts']} attempt(s): {d['reason']}")
+        echo(f"         {d['kind']} {d['id']} after {d['attempts']} attempt(s): {d['reason']}")
     feeds = report["failing_feeds"]
-    click.echo(f"feeds:   {len(feeds)} failing" if feeds else "feeds:   all ok")
+    echo(f"feeds:   {len(feeds)} failing" if feeds else "feeds:   all ok")
     for f in feeds:
-        click.echo(f"         x{f['failures']}  {f['name']}  <{f['url']}>  last ok {_age(f['last_success_age_s'])} ago:"
+        echo(f"         x{f['failures']}  {f['name']}  <{f['url']}>  last ok {_age(f['last_success_age_s'])} ago:"
                    f" {f['last_error'] or ''}")
     chans = report["failing_channels"]
-    click.echo(f"channels: {len(chans)} failing" if chans else "channels: all ok")
+    echo(f"channels: {len(chans)} failing" if chans else "channels: all ok")
     for name, c in chans.items():
-        click.echo(f"         {name}: {c['failed']} failed, {c['dead']} dead: {c['last_error'] or ''}")
+        echo(f"         {name}: {c['failed']} failed, {c['dead']} dead: {c['last_error'] or ''}")

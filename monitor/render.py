@@ -46,6 +46,8 @@ __all__ = [
     "FORMATS",
     "TEMPLATE_NAMES",
     "TITLE_MAX",
+    "json_printable",
+    "printable",
     "render_alert",
     "render_digest",
     "render_test_message",
@@ -217,6 +219,28 @@ def _window(flat: str, marked: list[tuple[int, int]], width: int) -> tuple[int, 
 def _clean(value: str) -> str:
     """One line: whitespace collapsed, controls and bidi overrides removed."""
     return _CONTROLS.sub("", _SPACES.sub(" ", value)).strip()
+
+
+def printable(value: str, *, lines: bool = False) -> str:
+    """``value`` safe to show on a terminal or a page: C0 and C1 control characters (terminal
+    escape sequences start with one) and the bidirectional controls that can make text read
+    backwards removed. One line, as :func:`_clean` makes it, unless ``lines``: then line breaks
+    and tabs stay and nothing else moves. Pure."""
+    return _CONTROLS.sub(_drop_control, value) if lines else _clean(value)
+
+
+def _drop_control(m: re.Match) -> str:
+    return m.group() if m.group() in "\n\t" else ""
+
+
+def json_printable(document: str) -> str:
+    """A JSON document (as :func:`json.dumps` writes it) with every control and bidirectional
+    character written as a ``\\uXXXX`` escape: the same data, and nothing a terminal acts on.
+
+    :func:`json.dumps` escapes C0 controls inside strings, but with ``ensure_ascii=False`` it
+    writes C1 controls (``\\x9b`` starts an escape sequence) and bidi overrides as they are. Outside
+    strings a document only holds line breaks and spaces, which stay. Pure."""
+    return _CONTROLS.sub(lambda m: m.group() if m.group() == "\n" else f"\\u{ord(m.group()):04x}", document)
 
 
 def _inert(value: str) -> str:

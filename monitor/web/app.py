@@ -21,6 +21,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from jinja2 import Undefined
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -51,13 +53,27 @@ SAMPLE_RULE = """rules:
 
 def _safe_href(url: str | None) -> str | None:
     """The URL if it is http(s), else None: a feed could carry javascript: links."""
-    if not url:
+    if not url or render.printable(url) != url.strip():  # controls or line breaks: not a link
         return None
     try:
         parts = urlsplit(url.strip())
     except ValueError:
         return None
     return url.strip() if parts.scheme.lower() in ("http", "https") and parts.netloc else None
+
+
+def printable_output(value: Any) -> Any:
+    """Every ``{{ ... }}`` of the dashboard's templates (Jinja's ``finalize``), before escaping:
+    text without C0/C1 controls or bidirectional overrides (a stored ``exe.\\u202efdp`` would
+    read as "pdf.exe"); line breaks and tabs stay. Markup (a macro's output) stays Markup:
+    removing characters from it adds no markup. Numbers, None and undefined values pass."""
+    if isinstance(value, Markup):
+        return Markup(render.printable(str(value), lines=True))
+    if isinstance(value, str):
+        return render.printable(value, lines=True)
+    if value is None or isinstance(value, (int, float, Undefined)) or hasattr(value, "__html__"):
+        return value
+    return render.printable(str(value), lines=True)
 
 
 def _segs(pairs) -> list[S.Segment]:
@@ -110,6 +126,7 @@ def create_app(settings: Settings, *, services=None, token: str | None = None,
     templates = Jinja2Templates(directory=HERE / "templates")
     env = templates.env
     env.autoescape = True  # every template, whatever its name
+    env.finalize = printable_output  # and no control or bidi character from a feed reaches a page
 
     def when(dt: datetime | None) -> str:
         return dt.astimezone(zone).strftime("%Y-%m-%d %H:%M") if dt else "—"
