@@ -107,11 +107,12 @@ class _Field(_Text):
 
     Occurrences in it are stream spans."""
 
-    __slots__ = ("stream", "tokens", "_keep", "_kept")
+    __slots__ = ("stream", "tokens", "_keep", "_kept", "_blanks")
 
     def __init__(self, text: str, raw: bytes | None):
         super().__init__(text, raw)
         self.tokens: list[tuple[int, int]] | None = None  # exact path: every token's offsets
+        self._blanks: np.ndarray | None = None  # blanks before each stream position, once asked
         self._keep = None  # fast path: which characters of " " + the folded text the stream keeps
         self._kept = None  # fast path: where each character of the stream is in the text, once asked
         if raw is None:
@@ -153,12 +154,26 @@ class _Field(_Text):
             at = stream.find(key, at + 1)
         return out
 
+    def blanks(self, start: int, end: int) -> int:
+        """Blanks in ``stream[start:end]``: counted when the span is short, else looked up
+        (NEAR and exclusion contexts may ask about far apart spans, once per occurrence)."""
+        if end - start < 4096:
+            return self.stream.count(" ", start, end)
+        if self._blanks is None:
+            stream = self.stream
+            codes = (np.frombuffer(stream.encode("ascii"), np.uint8) if stream.isascii()
+                     else np.frombuffer(stream.encode("utf-32-le"), np.uint32))
+            blanks = np.zeros(len(stream) + 1, np.int64)
+            np.cumsum(codes == 32, out=blanks[1:])
+            self._blanks = blanks
+        return int(self._blanks[end] - self._blanks[start])
+
     def words_between(self, end: int, start: int) -> int:
-        return self.stream.count(" ", end, start) - 1
+        return self.blanks(end, start) - 1
 
     def token_index(self, cpos: int) -> int:
         """Index of the token starting at stream position ``cpos``."""
-        return self.stream.count(" ", 0, cpos) - 1
+        return self.blanks(0, cpos) - 1
 
     def span(self, cstart: int, cend: int) -> tuple[int, int]:
         """Character offsets in the original text of the stream span ``[cstart, cend)``."""

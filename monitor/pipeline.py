@@ -185,11 +185,22 @@ def match_articles(article_ids, *, store: Store, matcher, channels: Mapping[str,
     now. Idempotent: matching the same articles again stores nothing new.
     ``stories``: "all" groups every article into stories, "matched" only
     those that match a rule (alerts are deduplicated by story either way).
+    An article too long or too full of terms to match whole is matched on a
+    prefix (:meth:`monitor.matcher.Matcher.match_bounded`), stored as such
+    (``matched_prefix``) and logged as a warning.
     """
     now = now or datetime.now(timezone.utc)
     channels = channels or {}
     articles = store.articles(list(article_ids))
-    results = {a.id: matcher.match(a.document()) for a in articles}
+    results, prefixes = {}, {}
+    # A stand-in with only match() (a test's stub) matches every article whole.
+    bounded = getattr(matcher, "match_bounded", None) or (lambda doc: (matcher.match(doc), None, 0))
+    for a in articles:
+        results[a.id], prefix, _ = bounded(a.document())
+        if prefix is not None:  # too long, or too many terms to examine: never an error
+            prefixes[a.id] = prefix
+            log.warning("matched on a prefix: article %d %r (%s) on its first %d characters of %d",
+                        a.id, a.title[:80], a.url, prefix, max(len(a.title), len(a.text)))
     # Before the matches are stored: they are held or sent by their story.
     grouped = [a for a in articles if stories == "all" or results[a.id]]
     if grouped:
@@ -200,7 +211,8 @@ def match_articles(article_ids, *, store: Store, matcher, channels: Mapping[str,
     digest = [n for n, c in channels.items() if c.mode == "digest"]
     quiet = [n for n, c in channels.items()
              if c.quiet_hours and in_quiet_hours(parse_quiet_hours(c.quiet_hours), now, tz)]
-    return store.record_matches(results, now=now, digest_channels=digest, quiet_channels=quiet)
+    return store.record_matches(results, now=now, digest_channels=digest, quiet_channels=quiet,
+                                prefixes=prefixes)
 
 
 def group_stories(articles, *, store: Store, now: datetime | None = None,

@@ -19,8 +19,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import (JSON, BigInteger, Column, DateTime, Index, LargeBinary, UniqueConstraint, bindparam, event,
-                        func, or_, text, tuple_, update)
+from sqlalchemy import (JSON, BigInteger, Column, DateTime, Index, Integer, LargeBinary, UniqueConstraint, bindparam,
+                        event, func, or_, text, tuple_, update)
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 from sqlmodel import Field, Session, SQLModel, create_engine, select
@@ -100,6 +100,9 @@ class StoredArticleRow(SQLModel, table=True):
     story_sig: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     story_size: int | None = None
     story_entities: str | None = None
+    # Set when matching looked at only this many characters of each field (too long, or
+    # too many terms to examine: see Matcher.match_bounded); NULL: matched whole.
+    matched_prefix: int | None = None
 
 
 class SourceRow(SQLModel, table=True):
@@ -376,10 +379,13 @@ class Store:
                     # An index added after the table: databases made before get it too.
                     if "ix_delivery_article_id" not in {i["name"] for i in inspect(conn).get_indexes("delivery")}:
                         conn.execute(text("CREATE INDEX IF NOT EXISTS ix_delivery_article_id ON delivery (article_id)"))
-                    # A column added after the table, likewise.
+                    # Columns added after their table, likewise.
                     if "item_hashes" not in {c["name"] for c in inspect(conn).get_columns("feed")}:
                         kind = LargeBinary().compile(dialect=conn.dialect)
                         conn.execute(text(f"ALTER TABLE feed ADD COLUMN item_hashes {kind}"))
+                    if "matched_prefix" not in {c["name"] for c in inspect(conn).get_columns("article")}:
+                        kind = Integer().compile(dialect=conn.dialect)
+                        conn.execute(text(f"ALTER TABLE article ADD COLUMN matched_prefix {kind}"))
                     if self.dialect == "postgresql":  # replaced by the BRIN index (StoryKeyRow)
                         conn.execute(text("DROP INDEX IF EXISTS ix_story_band_published"))
                 return
@@ -807,12 +813,17 @@ class Store:
                 .order_by(StoredArticleRow.id)
             ).all()
             return [StoredArticle(id=a.id, feed=name, feed_tags=tuple(tags or ()), url=a.url, title=a.title,
-                                  text=a.text, language=a.language, published=_aware(a.published_at))
+                                  text=a.text, language=a.language, published=_aware(a.published_at),
+                                  matched_prefix=a.matched_prefix)
                     for a, name, tags in rows]
 
     def record_matches(self, results: dict[int, list[Match]], now: datetime | None = None, *,
-                       digest_channels: Iterable[str] = (), quiet_channels: Iterable[str] = ()) -> list[int]:
+                       digest_channels: Iterable[str] = (), quiet_channels: Iterable[str] = (),
+                       prefixes: dict[int, int] | None = None) -> list[int]:
         """Store matches and their deliveries, and mark the articles matched.
+
+        ``prefixes``: article id -> the characters of each field its matching
+        looked at, for those matched on a prefix (``matched_prefix``).
 
         A delivery is ``pending`` (to send now) or ``held`` for its channel's
         digest: when the rule or the channel asks for digests, when the
@@ -878,6 +889,9 @@ class Store:
                 s.exec(update(StoredArticleRow)
                        .where(StoredArticleRow.id.in_(list(results)), StoredArticleRow.matched_at.is_(None))
                        .values(matched_at=now))
+            for article_id, prefix in (prefixes or {}).items():  # rare: one statement each
+                s.exec(update(StoredArticleRow).where(StoredArticleRow.id == article_id)
+                       .values(matched_prefix=prefix))
             s.commit()
             if not results:
                 return []

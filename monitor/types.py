@@ -166,6 +166,7 @@ class StoredArticle:
     text: str
     language: str | None
     published: datetime | None
+    matched_prefix: int | None = None  # None: matched whole; else see MatchOutcome.prefix
 
     def document(self) -> Document:
         return Document(title=self.title, text=self.text, language=self.language,
