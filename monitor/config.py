@@ -83,6 +83,12 @@ class Settings(BaseModel):
     stories: Literal["all", "matched"] = Field(
         "all", description="articles grouped into stories: all of them, or only those that match a rule "
                            "(less work with many feeds and few matches)")
+    match_max_chars: int = Field(
+        200_000, ge=1, description="characters of an article's title and of its text that matching looks at; "
+                                   "a longer one is matched on a prefix and marked so")
+    match_max_occurrences: int = Field(
+        100_000, ge=1, description="occurrences of rule terms matching examines in one article; past them "
+                                   "it is matched on a shorter prefix and marked so (never an error)")
 
     _doc: YamlDoc | None = PrivateAttr(default=None)
     _secrets: tuple[str, ...] = PrivateAttr(default=())
