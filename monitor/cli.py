@@ -93,17 +93,21 @@ def run(ctx):
     """Run everything in one process: schedule, poll, match, deliver.
 
     Uses the embedded SQLite database and queue unless configured otherwise;
-    the same Celery tasks as a distributed deployment. Ctrl-C stops cleanly.
+    the same Celery tasks as a distributed deployment, run by worker_concurrency
+    processes, so that a task past its time limit can be stopped. Ctrl-C (or
+    SIGTERM) stops within a few seconds; work cut short is taken up at the next start.
     """
     from celery.beat import EmbeddedService
 
     from workers import configure
+    from workers.app import RUN_SHUTDOWN_GRACE, stop_promptly
 
     settings = _settings(ctx)
     svc = _services(ctx)
     svc.check()
     svc.sync_feeds(force=True)
-    app = configure(settings)
+    app = configure(settings, rules=svc.rules)  # loaded by check(): the pool processes share them
+    stop_promptly(app)
     click.echo(f"media-monitor: {len(svc.store.list_feeds())} feed(s), rules from {settings.rules_path}, "
                f"channels: {', '.join(svc.notifier.names) or 'none'}; database "
                f"{_redacted_db(settings)}, queue {'embedded' if settings.embedded_broker else 'broker'}. "
@@ -111,13 +115,16 @@ def run(ctx):
     beat = EmbeddedService(app, thread=True)
     beat.start()
     try:
-        app.worker_main(_worker_argv(settings, pool="threads", concurrency=None, name="monitor-run@%h")
+        app.worker_main(_worker_argv(settings, pool="prefork", concurrency=None, name="monitor-run@%h")
                         + ["--without-gossip", "--without-mingle", "--without-heartbeat"])
     except SystemExit as e:
         if e.code not in (0, None):
             raise
     finally:
-        beat.stop()
+        # Not beat.stop(), which waits for the scheduler: one retrying an unreachable broker
+        # (forever) never answers. A daemon thread: what it has not done, the next start does.
+        beat.service.stop()
+        beat.join(RUN_SHUTDOWN_GRACE)
     click.echo("media-monitor: stopped", err=True)
 
 

@@ -78,6 +78,10 @@ class Settings(BaseModel):
         description="language:spaCy model pairs that double-check entity mentions, used when installed "
                     "(pip install 'media-monitor[ner]'); empty: no check")
     worker_concurrency: int = Field(4, ge=1, description="tasks a worker runs at once")
+    match_time_limit: float = Field(
+        120.0, gt=0, description="seconds a batch of articles may spend matching: past it the batch is "
+                                 "matched one article at a time, and an article alone past it is "
+                                 "dead-lettered (its process is killed if it does not stop)")
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
     queue_prefix: str = Field("", description="prefix of queue names, to share one broker between deployments")
     stories: Literal["all", "matched"] = Field(

@@ -11,21 +11,21 @@ import logging
 import os
 from datetime import timedelta
 
-from celery import Celery
+from celery import Celery, bootsteps
 from celery.signals import after_setup_logger, worker_process_init
 from kombu import Exchange, Queue
 from kombu.transport import redis as kombu_redis
 from kombu.transport.virtual import QoS as _VirtualQoS
 
 from monitor.config import Settings, load_settings
-from monitor.service import Services
+from monitor.service import RuleSource, Services
 
 from . import sqlite_queue  # noqa: F401  (registers the embedded transport)
 
 log = logging.getLogger("monitor")
 
 app = Celery("media-monitor")
-_state: dict = {"settings": None, "services": None}
+_state: dict = {"settings": None, "services": None, "rules": None}
 
 QUEUES = ("poll", "match", "deliver")
 ROUTES = {
@@ -48,9 +48,26 @@ VISIBILITY_TIMEOUT = 3600
 MAX_COUNTDOWN = 1800
 # Per-queue time limits (soft, hard), all far below the visibility timeout. A poll
 # batch fetches 20 feeds with 8 threads at fetch_timeout (20 s) each; matching 200
-# articles takes well under a second; a channel call is bounded by apprise's own
-# socket timeouts (4 s connect, 4 s read), so 60 s means something hangs.
+# articles takes well under a second (the match queue's limits come from the
+# match_time_limit setting, see match_time_limits); a channel call is bounded by
+# apprise's own socket timeouts (4 s connect, 4 s read), so 60 s means something hangs.
+# Only a pool of processes (prefork, what `monitor worker` and `monitor run` use)
+# enforces them: Celery's threads pool cannot stop a thread and ignores them.
 TIME_LIMITS = {"poll": (240, 300), "match": (120, 150), "deliver": (60, 90)}
+# Seconds `monitor run` gives the tasks in hand after SIGINT or SIGTERM before it
+# stops them: every task is idempotent and its work is in the database (the sweeper
+# queues what was cut short), so stopping promptly loses nothing.
+RUN_SHUTDOWN_GRACE = 3.0
+
+
+def match_time_limits(settings: Settings) -> tuple[float, float]:
+    """The match task's (soft, hard) time limits: ``match_time_limit``, then as long again, 30 s at most.
+
+    At the soft limit the task itself isolates the slow article (workers.tasks);
+    the hard limit kills the process of a task that did not stop.
+    """
+    soft = settings.match_time_limit
+    return soft, soft + min(soft, 30.0)
 
 
 def virtual_qos_ack(qos, delivery_tag) -> None:
@@ -196,7 +213,8 @@ def celery_config(settings: Settings) -> dict:
         # the soft limit lets the task record its state and retry.
         task_soft_time_limit=240,
         task_time_limit=300,
-        task_annotations={name: {"soft_time_limit": TIME_LIMITS[q][0], "time_limit": TIME_LIMITS[q][1]}
+        task_annotations={name: dict(zip(("soft_time_limit", "time_limit"),
+                                         match_time_limits(settings) if q == "match" else TIME_LIMITS[q]))
                           for name, q in ROUTES.items()},
         # SIGTERM (docker stop, systemd): a warm shutdown lets the tasks in hand finish;
         # if a second signal forces a cold shutdown, this many seconds are still given
@@ -242,10 +260,16 @@ def celery_config(settings: Settings) -> dict:
     )
 
 
-def configure(settings: Settings) -> Celery:
-    """Configure the app for ``settings``; call before starting a worker or beat."""
+def configure(settings: Settings, *, rules: RuleSource | None = None) -> Celery:
+    """Configure the app for ``settings``; call before starting a worker or beat.
+
+    ``rules``: the rules this process already loaded (for ``settings``), which the
+    tasks then use instead of loading their own; pool processes forked from this
+    one share them.
+    """
     _state["settings"] = settings
     _state["services"] = None
+    _state["rules"] = rules
     config = celery_config(settings)
     if app.configured and app.conf.broker_url != config["broker_url"]:
         # Configured again for another broker (tests, a bench): drop the connections
@@ -274,7 +298,14 @@ def settings() -> Settings:
 def services() -> Services:
     """This process's adapters, built on first use (after a prefork fork)."""
     if _state["services"] is None:
-        _state["services"] = Services(settings())
+        svc = Services(settings())
+        if _state["rules"] is not None:
+            # Loaded before the pool forked, spaCy models too (the shipped rules with the French
+            # model: 8 s, 225 MB peak RSS in a process of their own): each pool process shares
+            # them instead of loading its own within its first task's time limit. A later
+            # edit of the rules reloads them in each process.
+            svc.rules = _state["rules"]
+        _state["services"] = svc
     return _state["services"]
 
 
@@ -293,6 +324,36 @@ GC_THRESHOLD = (20_000, 50, 100)
 def _tune_gc(**_) -> None:
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLD)
+
+
+class _StopPromptly(bootsteps.StartStopStep):
+    """SIGTERM and SIGINT stop the worker within RUN_SHUTDOWN_GRACE seconds, as a cold shutdown.
+
+    Celery's own handlers make them a warm shutdown, which waits for the tasks in hand:
+    up to a hard time limit for a long match. Started after Celery installed its handlers
+    (in on_start), and before the consumer connects, so it holds while the broker is
+    unreachable too.
+    """
+
+    requires = ("celery.worker.components:Pool",)
+
+    def start(self, worker):
+        from celery.apps import worker as celery_worker
+
+        # Private in Celery 5.7 (the public handlers are warm, or cold with exit code 1):
+        # fail loudly rather than stop slowly if it goes away.
+        handler = getattr(celery_worker, "_shutdown_handler")
+        for sig in ("SIGTERM", "SIGINT"):
+            handler(worker, sig=sig, how="Cold", callback=celery_worker.on_cold_shutdown, exitcode=0)
+
+
+def stop_promptly(celery_app: Celery) -> None:
+    """Make this process's worker stop within a few seconds on SIGTERM or SIGINT (``monitor run``)."""
+    celery_app.conf.worker_soft_shutdown_timeout = RUN_SHUTDOWN_GRACE
+    # An idle worker stops at once; the grace is for tasks in hand.
+    celery_app.conf.worker_enable_soft_shutdown_on_idle = False
+    if _StopPromptly not in celery_app.steps["worker"]:
+        celery_app.steps["worker"].add(_StopPromptly)
 
 
 @after_setup_logger.connect

@@ -17,7 +17,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from monitor import pipeline, stories
 from monitor.errors import DeliveryError, StoreError
 
-from .app import MAX_COUNTDOWN, app, services, settings, tuning
+from .app import MAX_COUNTDOWN, app, match_time_limits, services, settings, tuning
 
 log = logging.getLogger("monitor")
 MATCH_BATCH = 200  # article ids per match task: one task per poll, bounded
@@ -126,6 +126,14 @@ def _split(ids: list[int], why: str) -> None:
         match_articles.apply_async((part,))
 
 
+def _one_at_a_time(ids: list[int], why: str) -> None:
+    # A batch out of time: each article goes on in a message of its own, so the others are
+    # matched at once (in parallel) and only the slow one meets the time limit again, alone.
+    log.warning("match batch of %d queued one article at a time: %s", len(ids), why)
+    for i in ids:
+        match_articles.apply_async(([i],))
+
+
 class _CountedTask(Task):
     """A task whose message, when its process is killed at the hard time limit, comes back under its id."""
 
@@ -133,30 +141,44 @@ class _CountedTask(Task):
         # Celery calls this in the worker's main process after killing the child at the
         # hard time limit, then acknowledges the message (task_acks_on_failure_or_timeout).
         # Queued again under the same id, its delivery count (note_attempt) grows as after
-        # a crash: a batch is split and a hanging article dead-lettered, where the sweeper
-        # would have queued it as new work, counted from zero, every sweep forever.
+        # a crash, and it says why: a batch goes on one article at a time and an article
+        # alone is dead-lettered, where the sweeper would have queued it as new work,
+        # counted from zero, every sweep forever.
         if isinstance(exc, TimeLimitExceeded):
             log.error("%s %s killed at its hard time limit; queued again to be counted", self.name, task_id)
-            self.apply_async(args, kwargs, task_id=task_id)
+            self.apply_async(args, {**kwargs, "killed": True}, task_id=task_id)
 
 
 @app.task(name="monitor.match_articles", bind=True, max_retries=None, base=_CountedTask)
-def match_articles(self, article_ids: list[int], failures: int = 0) -> int:
+def match_articles(self, article_ids: list[int], failures: int = 0, killed: bool = False) -> int:
     """Match a batch; a batch that fails is split, a single article that keeps failing is dead-lettered.
 
     ``failures`` counts the times this work raised; the store counts the times
     this very message was delivered, which catches work that kills its process
     (a crash, memory exhausted, the hard time limit): after ``MONITOR_POISON_MAX_DELIVERIES`` of either
     the article gets a dead-letter record with the reason and is never queued again.
+    A batch out of time (the ``match_time_limit`` setting) goes on one article at a
+    time; an article alone out of time is dead-lettered at once (``killed``: its
+    process was killed at the hard time limit).
     """
     svc, cfg = services(), settings()
     ids = list(article_ids)
     limit = tuning()["poison_max_deliveries"]
+    soft, hard = match_time_limits(cfg)
     key = f"match:{self.request.id or 'local'}:{self.request.retries}"
     try:
         delivered = svc.store.note_attempt(key, "match")
     except TRANSIENT as e:
         raise _retry_transient(self, e, kwargs={"failures": failures}) from None
+    if delivered > 1 and killed:  # killed at the hard time limit
+        if len(ids) > 1:
+            _one_at_a_time(ids, f"killed at the hard time limit ({hard:g} s)")
+        else:
+            reason = f"matching was killed at the hard time limit ({hard:g} s) and never finished"
+            svc.store.dead_letter("article", ids, reason, attempts=delivered - 1)
+            log.error("article %s dead-lettered: %s", ids[0], reason)
+        svc.store.forget_attempt(key)
+        return 0
     if delivered > 1:  # this message came back: the process running it died
         if len(ids) > 1:
             _split(ids, f"delivered {delivered} times, its worker died")
@@ -173,6 +195,16 @@ def match_articles(self, article_ids: list[int], failures: int = 0) -> int:
                                                channels=cfg.channels, tz=cfg.timezone, stories=cfg.stories)
     except TRANSIENT as e:
         raise _retry_transient(self, e, kwargs={"failures": failures}) from None
+    except SoftTimeLimitExceeded:
+        # The hard limit follows in as long again (30 s at most): record and go on quickly.
+        if len(ids) > 1:
+            _one_at_a_time(ids, f"over the {soft:g} s time limit")
+        else:
+            reason = f"matching took longer than the {soft:g} s time limit (match_time_limit)"
+            svc.store.dead_letter("article", ids, reason, attempts=failures + 1)
+            log.error("article %s dead-lettered: %s", ids[0], reason)
+        svc.store.forget_attempt(key)
+        return 0
     except Exception as e:  # noqa: BLE001  (poison: anything the matching raises)
         reason = f"{type(e).__name__}: {e}"
         if len(ids) > 1:
