@@ -18,7 +18,13 @@ For 10, 1,000 and 10,000 rules, on realistic French and English articles of
   fields with hyperscan, see monitor/matcher.py);
 - peak memory of compiling the rules and matching, measured in a fresh
   process as the growth of its peak resident set (tracemalloc's peak where
-  Linux's /proc is missing); and this process's maximum RSS.
+  Linux's /proc is missing); and this process's maximum RSS;
+- adversarial: a 200 KB article made of nothing but rule terms (both terms
+  of a NEAR rule, an entity and the words of its exclusion contexts:
+  "Poutine frites", "montagnes russes"), matched with the 1,000 rules plus
+  such rules: its cost per KB against an ordinary article's, with the same
+  rules (the goal: at most 5 times). Matching cuts it to a prefix when it
+  holds too many terms to examine (Matcher.match_bounded); the line says so.
 
 Rates are per CPU second of this process (one core). The engine, the floors
 and the engine at 10 rules are measured in rounds taking turns, the best round
@@ -202,6 +208,32 @@ def best_rates(fns: dict, docs: list[Document], seconds: float, rounds: int = 5)
     return best
 
 
+ADVERSARIAL_RULES = [Rule(name="adv-near", query="OTAN NEAR/5 Ukraine"), Rule(name="adv-putin", entities=("putin",)),
+                     Rule(name="adv-russia", query="entity:russia AND Kremlin")]
+ADVERSARIAL_UNIT = "OTAN Ukraine Poutine frites Kremlin montagnes russes "
+
+
+def adversarial(base: list[Rule], docs: list[Document], seconds: float, size: int = 200_000) -> dict:
+    """Cost per KB of a ``size``-character article of repeated rule terms against that of
+    ``docs``, with ``base`` and the adversarial rules; measured in turns, best round each."""
+    matcher = compile_rules([*base, *ADVERSARIAL_RULES])
+    text = (ADVERSARIAL_UNIT * (size // len(ADVERSARIAL_UNIT) + 1))[:size]
+    adv = Document(title="OTAN Ukraine Poutine frites", text=text, language="fr")
+    outcome = matcher.match_bounded(adv)
+    adv_kb = (len(adv.title.encode()) + len(adv.text.encode())) / 1024
+    doc_kb = sum(len(d.title.encode()) + len(d.text.encode()) for d in docs) / len(docs) / 1024
+    best = {"ordinary": 0.0, "adversarial": 0.0}
+    for _ in range(5):
+        best["ordinary"] = max(best["ordinary"], rate(matcher.match, docs, seconds / 5))
+        best["adversarial"] = max(best["adversarial"], rate(matcher.match, [adv], seconds / 5))
+    ordinary_us_kb = 1e6 / best["ordinary"] / doc_kb
+    adv_us_kb = 1e6 / best["adversarial"] / adv_kb
+    return {"kb": round(adv_kb, 1), "adversarial_us_per_kb": round(adv_us_kb, 2),
+            "ordinary_us_per_kb": round(ordinary_us_kb, 2), "ratio": round(adv_us_kb / ordinary_us_kb, 2),
+            "adversarial_ms": round(1e3 / best["adversarial"], 2), "prefix": outcome.prefix,
+            "examined": outcome.examined, "matches": [m.rule for m in outcome.matches]}
+
+
 def _status_kb(field: str) -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(field + ":"):
@@ -317,6 +349,13 @@ def main(argv=None) -> dict:
               f"{fig['vs_floor']}x the floor's cost ({fig['vs_hs_floor']}x hyperscan's), "
               f"{fig['vs_naive']:,}x the naive loop, peak {mem:.0f} MB ({mem_how}), max RSS so far "
               f"{fig['max_rss_mb']} MB, {matches:.1f} matches/article, {fig['cost_vs_10']}x the cost at 10 rules")
+    adv = figures["adversarial"] = adversarial(make_rules(1000, random.Random(1000), seen, made_up), docs,
+                                               4 * seconds)
+    cut = f"matched on its first {adv['prefix']:,} characters" if adv["prefix"] else "matched whole"
+    print(f"adversarial: {adv['kb']:.0f} KB of rule terms (NEAR, an entity and its exclusion contexts), "
+          f"1000 rules + 3: {adv['adversarial_us_per_kb']} us/KB ({adv['adversarial_ms']} ms), against "
+          f"{adv['ordinary_us_per_kb']} us/KB for an ordinary article: {adv['ratio']}x; {cut}, "
+          f"{adv['examined']:,} occurrences examined")
     big = figures["sizes"]["10000"]
     figures["cost_10k_vs_10"] = big["cost_vs_10"]
     figures["max_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
@@ -327,6 +366,7 @@ def main(argv=None) -> dict:
         "cost_10k<=1.5x_cost_10": figures["cost_10k_vs_10"] <= 1.5,
         "under_300mb": max(f["peak_mb"] for f in figures["sizes"].values()) < 300
                        and figures["max_rss_mb"] < 300,
+        "adversarial<=5x_per_kb": adv["ratio"] <= 5,
     }
     figures["goals"] = goals
     print(f"cost at 10,000 rules / cost at 10: {figures['cost_10k_vs_10']}x; "

@@ -68,9 +68,10 @@ FIELDS = ("title", "text")
 
 #: Characters of each field a match looks at, by default (:meth:`Matcher.match_bounded`).
 MATCH_MAX_CHARS = 200_000
-#: Occurrences of terms one match may examine, by default: an ordinary article of a few KB
-#: examines a few hundred at most; 200 KB of nothing but rule terms, some tens of thousands.
-MATCH_MAX_OCCURRENCES = 100_000
+#: Occurrences of terms one match may examine, by default: an article of a few KB examines a
+#: few hundred at most (204 for the densest of bench/matching.py's, at 10,000 rules); 200 KB
+#: of nothing but rule terms, tens of thousands.
+MATCH_MAX_OCCURRENCES = 20_000
 
 # Makes a named tuple (a Hit, a Match) without the Python-level __new__ that calling the
 # class goes through: 0.13 µs against 0.34 here, with a few dozen made per article.
@@ -329,14 +330,29 @@ class _Literals:
             _give_back_heap()
         self._local = threading.local()  # a scratch space per thread
 
-    def scan(self, data: bytes, found: dict[int, list[int]]) -> None:
-        """Add to ``found`` the end offsets in ``data`` of every literal, by id."""
+    def scan(self, data: bytes, found: dict[int, list[int]], limit: int | None = None) -> None:
+        """Add to ``found`` the end offsets in ``data`` of every literal, by id; past ``limit``
+        of them, stop and raise _OverBudget (with where it stopped, in ``data``)."""
         if self._db is None:
             return
         scratch = getattr(self._local, "scratch", None)
         if scratch is None:
             scratch = self._local.scratch = hyperscan.Scratch(self._db)
-        self._db.scan(data, match_event_handler=_collect, context=found, scratch=scratch)
+        if limit is None:
+            self._db.scan(data, match_event_handler=_collect, context=found, scratch=scratch)
+            return
+        count = [0, 0]  # occurrences, the last one's end
+
+        def collect(kid: int, start: int, end: int, flags: int, found: dict[int, list[int]]) -> bool:
+            _collect(kid, start, end, flags, found)
+            count[0] += 1
+            count[1] = end
+            return count[0] > limit  # True stops the scan
+
+        try:
+            self._db.scan(data, match_event_handler=collect, context=found, scratch=scratch)
+        except hyperscan.ScanTerminated:
+            raise _OverBudget(count[0], count[1]) from None
 
 
 def _give_back_heap() -> None:
@@ -548,7 +564,13 @@ Occ = tuple[int, int, int]
 
 
 class _OverBudget(Exception):
-    """A match examined more occurrences than its budget (caught by Matcher.match_bounded)."""
+    """A match examined more occurrences than its budget (caught by Matcher.match_bounded);
+    ``args[0]``: how many when it stopped; ``args[1]``, when a scan stopped: about where in
+    the field's text."""
+
+
+#: Fields longer than this (characters) are scanned counting their occurrences.
+_LONG_FIELD = 16_384
 
 
 def _found(ends: list[dict[int, list[int]]]) -> int:
@@ -609,7 +631,7 @@ class _Run:
         """Count ``n`` more occurrences examined; raise _OverBudget past the budget."""
         self.examined += n
         if self.examined > self.budget:
-            raise _OverBudget
+            raise _OverBudget(self.examined)
 
     def scan_side(self) -> None:
         """Add the occurrences of the keys that trigger no rule (see the module docstring)."""
@@ -941,12 +963,13 @@ class Matcher:
 
     def _scan_field(self, fld: _Field | _FastField, found: dict[int, list[int]],
                     automaton: ahocorasick.Automaton | None, literals: _Literals | None,
-                    keys: set[int], maybe: set[int]) -> None:
+                    keys: set[int], maybe: set[int], limit: int | None = None) -> None:
         """Add to ``found`` where (at which end offsets) each key of ``automaton``, or for a
         fast field each literal of ``literals``, occurs in ``fld``; and to ``keys`` the keys
-        found, to ``maybe`` those a candidate of which was."""
+        found, to ``maybe`` those a candidate of which was. Past ``limit`` occurrences, stop
+        and raise _OverBudget with about where in the text."""
         if type(fld) is _FastField:
-            literals.scan(fld.words, found)
+            literals.scan(fld.words, found, limit)  # offsets in words are those in the text + 1
             candidates = self._candidates
             for kid in found:
                 if kid in candidates:
@@ -954,6 +977,7 @@ class Matcher:
                 else:
                     keys.add(kid)
             return
+        count = 0
         for end, kid in automaton.iter(fld.stream):
             at = found.get(kid)
             if at is None:
@@ -961,6 +985,10 @@ class Matcher:
                 keys.add(kid)
             else:
                 at.append(end)
+            if limit is not None:
+                count += 1
+                if count > limit:  # the stream is about as long as the text
+                    raise _OverBudget(count, int(end * len(fld.text) / len(fld.stream)))
 
     def _scan(self, texts: tuple[str, str]) -> tuple[list[_Field | _FastField], list[dict[int, list[int]]],
                                                      set[int], set[int]]:
@@ -978,7 +1006,10 @@ class Matcher:
         maybe: set[int] = set()
         if self._triggers:
             for fld, found in zip(fields, ends):
-                self._scan_field(fld, found, self._automaton, self._literals, keys, maybe)
+                # Scanning a long field stops past the budget: its occurrences are not even
+                # all collected (an ordinary one is not counted occurrence by occurrence).
+                limit = self.max_occurrences - _found(ends) if len(fld.text) > _LONG_FIELD else None
+                self._scan_field(fld, found, self._automaton, self._literals, keys, maybe, limit)
         return fields, ends, keys, maybe
 
     def match(self, doc: Document) -> list[Match]:
@@ -1009,7 +1040,8 @@ class Matcher:
         most, and examines ``max_occurrences`` occurrences of terms at most
         (see :class:`~monitor.types.MatchOutcome`); past either, it matches a
         prefix of each field instead, cut back to a blank (the longest field
-        halved until its occurrences fit), and ``prefix`` says how long. So
+        shortened, by half or more, until its occurrences fit), and ``prefix``
+        says how long. So
         its cost stays linear in the text and bounded, whatever an article's
         author wrote. Pure; never raises.
         """
@@ -1023,9 +1055,18 @@ class Matcher:
                 title, text = _cut(title, prefix), _cut(text, prefix)
             try:
                 matches, examined = self._match(doc, (title, text))
-            except _OverBudget:
-                # Empty fields have no occurrences: this ends.
-                prefix = max(len(title), len(text)) // 2
+            except _OverBudget as e:
+                longest = max(len(title), len(text))
+                if len(e.args) > 1:
+                    # A scan stopped with the budget spent at e.args[1]: half of that
+                    # leaves room for the rest of the work.
+                    prefix = e.args[1] // 2
+                else:
+                    # As much text as should fit, going by how far over it was, and at most
+                    # half as much.
+                    prefix = int(longest * min(0.5, 0.8 * self.max_occurrences / e.args[0]))
+                # Shorter each time, and empty fields have no occurrences: this ends.
+                prefix = min(prefix, longest - 1)
                 continue
             return _new(MatchOutcome, (matches, prefix, examined))
 
@@ -1035,7 +1076,7 @@ class Matcher:
         fields, ends, keys, maybe = self._scan(texts)
         examined = _found(ends)
         if examined > self.max_occurrences:
-            raise _OverBudget
+            raise _OverBudget(examined)
         if not keys and not maybe:
             return [], examined
         touched: set[int] = set()
