@@ -91,7 +91,7 @@ class Settings(BaseModel):
         200_000, ge=1, description="characters of an article's title and of its text that matching looks at; "
                                    "a longer one is matched on a prefix and marked so")
     match_max_occurrences: int = Field(
-        100_000, ge=1, description="occurrences of rule terms matching examines in one article; past them "
+        20_000, ge=1, description="occurrences of rule terms matching examines in one article; past them "
                                    "it is matched on a shorter prefix and marked so (never an error)")
 
     _doc: YamlDoc | None = PrivateAttr(default=None)
