@@ -272,7 +272,10 @@ def feeds_import(ctx, opml_file):
     settings = _settings(ctx)
     specs = parse_opml(Path(opml_file).read_bytes(), path=opml_file)
     target = Path(settings.feeds_path)
-    text, added = merge_feeds_yaml(target.read_text(encoding="utf-8") if target.exists() else "", specs)
+    from .yamlfile import read_yaml_text
+
+    existing = read_yaml_text(target, what="feeds file") if target.exists() else ""
+    text, added = merge_feeds_yaml(existing, specs)
     if added:
         tmp = target.with_suffix(target.suffix + ".tmp")
         tmp.write_text(text, encoding="utf-8")

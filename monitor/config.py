@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from .errors import ConfigError
 from .schedule import parse_quiet_hours, parse_schedule
-from .yamlfile import YamlDoc, parse_yaml, validate
+from .yamlfile import YamlDoc, parse_yaml, read_yaml_text, validate
 
 ENV_PREFIX = "MONITOR_"
 DEFAULT_CONFIG_FILE = "monitor.yaml"
@@ -243,10 +243,7 @@ def load_settings(config_file: str | os.PathLike | None = None, *,
     doc = None
     if path is not None:
         p = Path(path)
-        try:
-            text = p.read_text(encoding="utf-8")
-        except OSError as e:
-            raise ConfigError(f"cannot read config file: {e.strerror}", path=str(p)) from e
+        text = read_yaml_text(p, what="config file")
         doc = parse_yaml(text, str(p))
         if doc.data is not None and not isinstance(doc.data, dict):
             raise ConfigError("the config file must be a mapping of keys", path=str(p), line=1, col=1)
@@ -278,10 +275,7 @@ def load_feeds(path: str | os.PathLike) -> list[FeedSpec]:
     p = Path(path)
     if not p.exists():
         return []
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as e:
-        raise ConfigError(f"cannot read feeds file: {e.strerror}", path=str(p)) from e
+    text = read_yaml_text(p, what="feeds file")
     doc = parse_yaml(text, str(p))
     feeds = validate(FeedsFile, doc).feeds
     seen: dict[str, int] = {}

@@ -29,7 +29,7 @@ from pydantic_core import PydanticCustomError
 from .errors import ConfigError, RuleError
 from .query import MIN_PREFIX, TermPattern, parse_term
 from .text import tokenize
-from .yamlfile import parse_yaml, validate
+from .yamlfile import parse_yaml, read_yaml_text, validate
 
 __all__ = ["Entity", "Exclusion", "EntityCatalog", "EntityTerm", "parse_entities", "load_entities",
            "entity_terms", "default_entities", "DEFAULT_CATALOG", "TYPES"]
@@ -200,12 +200,7 @@ def parse_entities(text: str, path: str) -> EntityCatalog:
 def load_entities(path: str | os.PathLike[str]) -> EntityCatalog:
     """Read and parse one catalog file. Raises RuleError if it cannot be read or is invalid."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise RuleError(f"not UTF-8 text: {e.reason} at byte {e.start}", path=str(p)) from e
-    except OSError as e:
-        raise RuleError(f"cannot read: {e.strerror or e}", path=str(p)) from e
+    text = read_yaml_text(p, what="entity catalog", error_cls=RuleError)
     return parse_entities(text, str(p))
 
 

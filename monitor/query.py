@@ -39,12 +39,15 @@ from .text import tokenize
 
 __all__ = ["QueryError", "TermPattern", "Term", "EntityRef", "And", "Or", "Not", "Near", "Node",
            "parse_query", "parse_term", "atoms", "positive_atoms", "FIELDS", "SCOPES",
-           "MAX_NEAR", "WILDCARD", "MIN_PREFIX"]
+           "MAX_NEAR", "MAX_DEPTH", "WILDCARD", "MIN_PREFIX"]
 
 WILDCARD = "*"
 MIN_PREFIX = 2
 #: Largest n accepted in ``NEAR/n``.
 MAX_NEAR = 100
+#: Deepest nesting of parentheses, NOTs and scopes accepted; the parser, the
+#: compiler and the evaluator all recurse that deep.
+MAX_DEPTH = 32
 #: Fields a term can be scoped to.
 FIELDS = ("title", "text")
 #: Every ``name:`` prefix the language knows.
@@ -214,6 +217,12 @@ class _Parser:
         self.q = q
         self.toks = _lex(q)
         self.i = 0
+        self.depth = 0
+
+    def deeper(self, tok: _Tok) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.error(f"nested deeper than {MAX_DEPTH} levels (parentheses, NOT and scopes)", tok.pos)
 
     def error(self, message: str, pos: int) -> QueryError:
         return QueryError(message, pos=pos, query=self.q)
@@ -263,7 +272,10 @@ class _Parser:
             op = self.take()
             if self.tok.kind in ("end", "rparen", "or", "and", "near"):
                 raise self.error("NOT needs a term on its right", op.pos)
-            return Not(self.unary())
+            self.deeper(op)
+            node = Not(self.unary())
+            self.depth -= 1
+            return node
         return self.near()
 
     def near(self) -> Node:
@@ -302,17 +314,22 @@ class _Parser:
                 entity = True
             if self.tok.kind not in ("word", "phrase", "lparen", "scope") or self.tok.pos != tok.end:
                 raise self.error(f"'{tok.value}:' must be directly followed by a term", tok.pos)
-            return self.primary(field, case, entity, start)
+            self.deeper(tok)
+            node = self.primary(field, case, entity, start)
+            self.depth -= 1
+            return node
         if tok.kind == "lparen":
             if entity:
                 raise self.error("'entity:' takes an entity id, not a group", tok.pos)
             self.take()
             if self.tok.kind == "rparen":
                 raise self.error("empty parentheses", tok.pos)
+            self.deeper(tok)
             inner = self.or_()
             if self.tok.kind != "rparen":
                 raise self.error("missing ')'", tok.pos)
             self.take()
+            self.depth -= 1
             return _scoped(inner, field, case)
         if tok.kind in ("word", "phrase"):
             self.take()

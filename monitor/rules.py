@@ -21,7 +21,7 @@ from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StringConstr
 from .entities import EntityCatalog, _check_term, _error, default_entities, load_entities
 from .errors import ConfigError, RuleError
 from .query import MIN_PREFIX, WILDCARD, EntityRef, QueryError, TermPattern, atoms, parse_query, parse_term
-from .yamlfile import YamlDoc, parse_yaml, validation_problems
+from .yamlfile import YamlDoc, parse_yaml, read_yaml_text, validation_problems
 
 __all__ = ["Keywords", "Rule", "RuleSet", "RuleList", "TermPattern", "parse_term", "parse_rules",
            "load_rules", "catalog_for", "rule_schema", "RESERVED_FILES", "ENTITY_FILES",
@@ -332,12 +332,7 @@ def _rule_files(path: Path) -> list[Path]:
 
 
 def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise RuleError(f"not UTF-8 text: {e.reason} at byte {e.start}", path=str(path)) from e
-    except OSError as e:
-        raise RuleError(f"cannot read: {e.strerror or e}", path=str(path)) from e
+    return read_yaml_text(path, what="rule file", error_cls=RuleError)
 
 
 def catalog_for(path: str | os.PathLike[str]) -> EntityCatalog:

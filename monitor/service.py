@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 
 from .config import Settings, load_feeds
-from .errors import RuleError
+from .errors import MonitorError, RuleError
 
 log = logging.getLogger("monitor")
 
@@ -27,12 +27,22 @@ def _fingerprint(path: Path) -> tuple:
         return ()
 
 
+# Every new rule set matches this before it goes live: a set that raises here
+# would raise on every article.
+SAMPLE_TITLE = "L'OTAN et l'Ukraine : Vladimir Poutine reçu à Kyiv ?"
+SAMPLE_TEXT = ("Le secrétaire général de l'OTAN s'est rendu jeudi en Ukraine. \"C'est historique\", "
+               "a-t-il déclaré à Kiev, à 2 500 km de Bruxelles. NATO allies met in Brussels on "
+               "Thursday; Russia's foreign ministry said Putin would answer. Poutine, frites et "
+               "fromage en grains au menu du sommet du G7 (États-Unis, Royaume-Uni, Canada).")
+
+
 class RuleSource:
     """The compiled rules, reloaded when the rule files change.
 
-    A rule set that fails validation is refused and the last good one stays
-    in force, with the error logged. Raises RuleError only when no good rule
-    set was ever loaded.
+    A rule set goes live only once it loaded, compiled and matched a fixed
+    sample article without raising; otherwise the last good one stays in
+    force, with the error logged once per change of the files. Raises
+    RuleError only when no good rule set was ever loaded.
     """
 
     def __init__(self, path: Path, channels, checker=None):
@@ -42,22 +52,38 @@ class RuleSource:
         self._matcher = None
 
     def matcher(self):
-        from .matcher import compile_rules
-        from .rules import load_rules
-
         fp = _fingerprint(self.path)
         with self._lock:
             if fp != self._seen:
+                self._seen = fp
                 try:
-                    ruleset = load_rules(self.path, channels=self.channels)
-                    self._matcher = compile_rules(ruleset.rules, entities=ruleset.entities, checker=self.checker)
-                    log.info("rules loaded: %d rules from %s", len(ruleset.rules), self.path)
+                    matcher, count = self._load()
                 except RuleError as e:
                     if self._matcher is None:
                         raise
                     log.error("rules not reloaded, the previous ones stay in force: %s", e)
-                self._seen = fp
+                else:
+                    self._matcher = matcher
+                    log.info("rules loaded: %d rules from %s", count, self.path)
             return self._matcher
+
+    def _load(self):
+        from .matcher import compile_rules
+        from .rules import load_rules
+        from .types import Document
+
+        try:
+            ruleset = load_rules(self.path, channels=self.channels)
+            matcher = compile_rules(ruleset.rules, entities=ruleset.entities, checker=self.checker)
+            matcher.match(Document(title=SAMPLE_TITLE, text=SAMPLE_TEXT, language="fr"))
+        except RuleError:
+            raise
+        except Exception as e:
+            # Not a validation error, but these rules made it happen (a bug shows in the
+            # log with its type): refuse them all the same rather than fail every article.
+            raise RuleError(f"refused: {type(e).__name__}: {' '.join(str(e).split())[:300]}",
+                            path=str(self.path)) from e
+        return matcher, len(ruleset.rules)
 
 
 class Services:
@@ -99,7 +125,11 @@ class Services:
         fp = _fingerprint(Path(self.settings.feeds_path))
         if not force and fp == self._feeds_seen:
             return False
-        specs = load_feeds(self.settings.feeds_path)
+        try:
+            specs = load_feeds(self.settings.feeds_path)
+        except MonitorError:
+            self._feeds_seen = fp  # read a broken file once per change, not at every tick
+            raise
         self.store.sync_feeds(specs, default_interval=self.settings.default_interval)
         self._feeds_seen = fp
         log.info("feeds loaded: %d from %s", len(specs), self.settings.feeds_path)

@@ -307,7 +307,7 @@ def test_a_missing_path_is_named(tmp_path):
 def test_a_file_that_is_not_utf8_is_named(tmp_path):
     path = tmp_path / "latin1.yaml"
     path.write_bytes("rules:\n  - name: été\n".encode("latin-1"))
-    with pytest.raises(RuleError, match=r"latin1\.yaml: not UTF-8 text"):
+    with pytest.raises(RuleError, match=r"latin1\.yaml:2:11: not UTF-8 text"):
         load_rules(path)
 
 

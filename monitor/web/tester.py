@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from ..errors import MonitorError, RuleError
+from ..errors import ConfigError, MonitorError, RuleError
 from ..fetch import Fetcher
 from ..matcher import compile_rules
 from ..rules import Rule, parse_rules
 from ..types import Document, Hit, Match
+from ..yamlfile import parse_yaml
 
 MAX_RULE_CHARS = 64_000
 MAX_RULES = 100
@@ -51,11 +52,9 @@ def parse_pasted_rules(text: str) -> list[Rule]:
         rules = parse_rules(text, "pasted")
     except RuleError as first:
         # a bare rule or a bare list is friendlier to paste; try it wrapped
-        import yaml
-
         try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError:
+            data = parse_yaml(text, "pasted").data
+        except ConfigError:
             raise first from None
         if isinstance(data, dict) and "rules" not in data:
             wrapped = "rules:\n" + "\n".join("  " + ("- " if i == 0 else "  ") + line
