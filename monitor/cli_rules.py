@@ -59,7 +59,8 @@ def _load_matcher(ctx, rules_path):
         sys.exit(1)
     from .ner import load_checker
 
-    return compile_rules(ruleset.rules, entities=ruleset.entities, checker=load_checker(settings.entity_models))
+    return compile_rules(ruleset.rules, entities=ruleset.entities, checker=load_checker(settings.entity_models),
+                         max_chars=settings.match_max_chars, max_occurrences=settings.match_max_occurrences)
 
 
 def _is_rules(path: str) -> bool:

@@ -45,8 +45,9 @@ class RuleSource:
     RuleError only when no good rule set was ever loaded.
     """
 
-    def __init__(self, path: Path, channels, checker=None):
+    def __init__(self, path: Path, channels, checker=None, *, limits: dict | None = None):
         self.path, self.channels, self.checker = Path(path), list(channels), checker
+        self.limits = dict(limits or {})  # compile_rules' max_chars and max_occurrences
         self._lock = threading.Lock()
         self._seen: tuple | None = None
         self._matcher = None
@@ -74,7 +75,8 @@ class RuleSource:
 
         try:
             ruleset = load_rules(self.path, channels=self.channels)
-            matcher = compile_rules(ruleset.rules, entities=ruleset.entities, checker=self.checker)
+            matcher = compile_rules(ruleset.rules, entities=ruleset.entities, checker=self.checker,
+                                    **self.limits)
             matcher.match(Document(title=SAMPLE_TITLE, text=SAMPLE_TEXT, language="fr"))
         except RuleError:
             raise
@@ -118,7 +120,9 @@ class Services:
         from .ner import load_checker
 
         return RuleSource(self.settings.rules_path, self.settings.channels,
-                          load_checker(self.settings.entity_models))
+                          load_checker(self.settings.entity_models),
+                          limits={"max_chars": self.settings.match_max_chars,
+                                  "max_occurrences": self.settings.match_max_occurrences})
 
     def sync_feeds(self, *, force: bool = False) -> bool:
         """Load the feeds file into the store when it changed; True if it did."""

@@ -223,6 +223,19 @@ def test_a_rule_set_that_raises_on_the_sample_article_is_refused(tmp_path, caplo
         fresh.matcher()
 
 
+def test_the_matching_limits_of_the_settings_reach_the_workers_matcher(tmp_path):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    _edit(rules / "watch.yaml", GOOD_RULES)
+    settings = load_settings(None, environ={"MONITOR_MATCH_MAX_CHARS": "1000"}, overrides={
+        "data_dir": str(tmp_path), "rules_path": str(rules), "feeds_path": str(tmp_path / "feeds.yaml"),
+        "entity_models": []})
+    from monitor.types import Document
+    outcome = Services(settings).rules.matcher().match_bounded(Document("OTAN", "le texte " * 500 + "OTAN"))
+    assert outcome.prefix is not None and outcome.prefix <= 1000
+    assert [h.field for m in outcome.matches for h in m.hits] == ["title"]  # the far mention is past the cut
+
+
 def test_a_broken_feeds_file_is_read_once_per_change(tmp_path):
     rules = tmp_path / "rules"
     rules.mkdir()
