@@ -59,8 +59,9 @@ PROBE = textwrap.dedent("""
         outcome = "accepted"
     except Exception as e:
         outcome = type(e).__name__ + ": " + str(e)
-    print(json.dumps({"outcome": outcome,
-                      "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    # VmHWM, not ru_maxrss: the latter keeps the parent's peak across fork and exec.
+    hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+    print(json.dumps({"outcome": outcome, "peak_mb": int(hwm.split()[1]) / 1024}))
 """)
 
 
