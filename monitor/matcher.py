@@ -421,6 +421,8 @@ class _Compiled:
     languages: tuple[str, ...]
     feeds: frozenset[str]
     feed_tags: frozenset[str]
+    # The term indexes of entities: a match reports their mentions as the text writes them.
+    entity_terms: frozenset[int] = frozenset()
 
     def passes_filters(self, doc: Document) -> bool:
         if self.languages and doc.language is not None:
@@ -481,9 +483,12 @@ class _Builder:
 
     def compile(self, rule: Rule) -> _Compiled:
         terms: list[str] = []
+        entity_terms: set[int] = set()
 
         def leaf(aid: int, text: str) -> tuple:
             terms.append(text)
+            if self.atom_list[aid].entity:
+                entity_terms.add(len(terms) - 1)
             return ("atom", aid, len(terms) - 1)
 
         def node(n: Node) -> tuple:
@@ -515,7 +520,7 @@ class _Builder:
         program = parts[0] if len(parts) == 1 else ("and", tuple(parts))
         languages = tuple(lang.lower().replace("_", "-") for lang in rule.languages)
         return _Compiled(rule, program, tuple(terms), languages, frozenset(rule.feeds),
-                         frozenset(rule.feed_tags))
+                         frozenset(rule.feed_tags), frozenset(entity_terms))
 
 
 def _positive_atoms(program: tuple, negated: bool = False) -> Iterable[int]:
@@ -1029,7 +1034,9 @@ class Matcher:
         occurrences close enough). Hits are distinct spans, title first, then
         by position, each with character offsets into the original field and
         the rule's first term found there; ``Match.terms`` lists every matched
-        term in order of first occurrence. Pure; never raises.
+        term in order of first occurrence, as the rule writes it, but for an
+        entity: its mentions as the document writes them ("Ukraine",
+        "ukrainienne"; blanks made one space), each once. Pure; never raises.
         """
         return self.match_bounded(doc)[0]
 
@@ -1164,10 +1171,11 @@ class Matcher:
                 continue
             terms = [t for _, t in found]
             if fast:
+                said = _said(comp, found, texts, None) if comp.entity_terms else None
                 matches.append(_made(comp, terms, [_new(Hit, (FIELDS[o[0]], o[1], o[2], comp.terms[t]))
-                                                   for o, t in spans.items()]))
+                                                   for o, t in spans.items()], said))
             else:
-                pending.append((comp, terms, list(spans.items())))
+                pending.append((comp, found if comp.entity_terms else terms, list(spans.items())))
         if not pending:
             return matches, run.examined
         # Stream spans to text offsets: once per field, for every rule's hits together.
@@ -1177,7 +1185,9 @@ class Matcher:
             mine = [o for o in at if o[0] == f]
             if mine:
                 where.update(zip(mine, fld.spans([o[1:] for o in mine])))
-        return [_made(comp, terms, [_new(Hit, (FIELDS[o[0]], *where[o], comp.terms[t])) for o, t in hits])
+        # (For a rule with entities, ``terms`` holds the (occurrence, term index) pairs found.)
+        return [_made(comp, terms, [_new(Hit, (FIELDS[o[0]], *where[o], comp.terms[t])) for o, t in hits],
+                      _said(comp, terms, texts, where) if comp.entity_terms else None)
                 for comp, terms, hits in pending], run.examined
 
 
@@ -1195,13 +1205,32 @@ def _cut(text: str, limit: int) -> str:
     return text[:last.start() if last is not None else limit]
 
 
-def _made(comp: _Compiled, terms: list[int] | tuple[int, ...], hits: list[Hit]) -> Match:
+def _made(comp: _Compiled, terms: list[int] | tuple[int, ...], hits: list[Hit],
+          said: tuple[str, ...] | None = None) -> Match:
     """The match of ``comp``'s rule: its distinct terms (as written, in order of first
-    occurrence) from the indexes ``terms``, and its ``hits``."""
-    words = comp.terms
+    occurrence) from the indexes ``terms``, or ``said`` when given, and its ``hits``."""
     rule = comp.rule
-    return _new(Match, (rule.name, tuple(dict.fromkeys([words[t] for t in terms])), tuple(hits), rule.channels,
-                        rule.delivery, rule.per_hour))
+    if said is None:
+        words = comp.terms
+        said = tuple(dict.fromkeys([words[t] for t in terms]))
+    return _new(Match, (rule.name, said, tuple(hits), rule.channels, rule.delivery, rule.per_hour))
+
+
+def _said(comp: _Compiled, found: list[tuple[Occ, int]], texts: tuple[str, str],
+          where: dict[Occ, tuple[int, int]] | None) -> tuple[str, ...]:
+    """The distinct terms of the (occurrence, term index) pairs ``found``, in order: a term
+    as the rule wrote it, an entity's mention as the text writes it (blanks made one space),
+    since "entity:ukraine" tells a reader less than "Ukraine, ukrainienne". ``where`` maps
+    stream occurrences to text offsets; None: occurrences are text offsets already."""
+    entity, words = comp.entity_terms, comp.terms
+    out = []
+    for o, t in found:
+        if t in entity:
+            start, end = o[1:] if where is None else where[o]
+            out.append(" ".join(texts[o[0]][start:end].split()))
+        else:
+            out.append(words[t])
+    return tuple(dict.fromkeys(out))
 
 
 def compile_rules(rules: Iterable[Rule], *, entities: EntityCatalog | None = None,

@@ -731,11 +731,15 @@ class Store:
         row. Two polls racing on one key may then both call it new; matching it
         twice is harmless (matches and deliveries are unique).
         """
-        rows = {key: dict(key=key, feed_id=fid, guid=a.guid, url=a.url, title=a.title, text=a.text,
-                          author=a.author, published_at=a.published,
-                          language=a.language or feeds[fid].language, content_hash=a.content_hash,
-                          update_of=update_of, fetched_at=now)
-                for key, a, update_of, fid in items}
+        rows: dict[str, dict] = {}
+        for key, a, update_of, fid in items:
+            # Two feeds of one batch with the same article: the first copy is the one stored,
+            # as it is the one credited (the poll's new ids, articles_seen, the first source).
+            if key not in rows:
+                rows[key] = dict(key=key, feed_id=fid, guid=a.guid, url=a.url, title=a.title, text=a.text,
+                                 author=a.author, published_at=a.published,
+                                 language=a.language or feeds[fid].language, content_hash=a.content_hash,
+                                 update_of=update_of, fetched_at=now)
         if not rows:
             return []
         ordered = [rows[k] for k in sorted(rows)]

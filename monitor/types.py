@@ -67,7 +67,7 @@ class Match(NamedTuple):
     """A rule that matched a document, with the evidence."""
 
     rule: str
-    terms: tuple[str, ...]  # distinct matched terms, as written in the rule
+    terms: tuple[str, ...]  # distinct matched terms, as written in the rule (an entity's: as in the document)
     hits: tuple[Hit, ...]
     channels: tuple[str, ...] = ()
     delivery: str = "immediate"  # immediate, digest or throttle (the rule's)
