@@ -68,8 +68,11 @@ class Settings(BaseModel):
     watchdog_failures: int = Field(5, ge=1, description="failed polls in a row before the watchdog says so")
     poll_tick: float = Field(10.0, gt=0, description="seconds between two looks for feeds due to poll")
     default_interval: int = Field(900, ge=10, description="seconds between two polls of a feed")
-    allow_networks: list[str] = Field(default_factory=list,
-                                      description="hosts/networks exempt from the internal-address guard")
+    allow_networks: list[str] = Field(
+        default_factory=list,
+        description="hosts, addresses and networks exempt from the internal-address guard: an entry "
+                    "opens every port of what it names, host:port, net/len:port or [IPv6]:port that "
+                    "port only")
     fetch_timeout: float = Field(20.0, gt=0, description="seconds before a feed request gives up")
     deliver_max_retries: int = Field(5, ge=0, description="attempts after the first before a delivery is dead")
     deliver_retry_base: float = Field(30.0, gt=0, description="seconds before the first retry; doubles each time")
@@ -93,6 +96,18 @@ class Settings(BaseModel):
     match_max_occurrences: int = Field(
         20_000, ge=1, description="occurrences of rule terms matching examines in one article; past them "
                                    "it is matched on a shorter prefix and marked so (never an error)")
+    web_session_lifetime: int = Field(
+        14 * 86400, ge=60, description="seconds a dashboard login lasts; logging out ends it at once")
+    web_origins: list[str] = Field(
+        default_factory=list, description="other origins the dashboard is reached at (e.g. https://monitor.example "
+                                          "behind a proxy that rewrites Host); browsers' POSTs from any other "
+                                          "origin are refused")
+    web_tester_workers: int = Field(
+        4, ge=1, description="rule tests and backtests the dashboard runs at once, in threads of their own "
+                             "(the pages and the API never wait for them); more wait their turn")
+    web_tester_timeout: float = Field(
+        60.0, gt=0, description="seconds a rule test or backtest may take, waiting included, before the "
+                                "dashboard answers 504 and stops it")
 
     _doc: YamlDoc | None = PrivateAttr(default=None)
     _secrets: tuple[str, ...] = PrivateAttr(default=())
@@ -107,6 +122,15 @@ class Settings(BaseModel):
     @property
     def channel_urls(self) -> dict[str, str]:
         return {name: c.url for name, c in self.channels.items()}
+
+    @field_validator("web_origins")
+    @classmethod
+    def _origins(cls, v: list[str]) -> list[str]:
+        for origin in v:
+            if not re.fullmatch(r"https?://[^/\s?#@]+/?", origin.strip(), re.I):
+                raise ValueError(f"{origin!r} is not an origin: write scheme://host[:port], "
+                                 "e.g. https://monitor.example")
+        return [o.strip().rstrip("/").lower() for o in v]
 
     @field_validator("log_level")
     @classmethod
@@ -197,6 +221,24 @@ def _literal_password(url: str) -> bool:
     return bool(password) and not _ENV_REF.fullmatch(password)
 
 
+# A query value written as a reference: ${VAR}, or a header's scheme then one ("Bearer ${VAR}").
+_REF_VALUE = re.compile(r"(?:(?:bearer|basic|token)\s+)?\$\{[A-Za-z_][A-Za-z0-9_]*\}", re.I)
+
+
+def _literal_secret_parameter(url: str) -> str | None:
+    """The first query parameter of ``url`` that holds a secret written as a value, not as ${VAR}."""
+    if "?" not in url:
+        return None
+    # apprise knows which parameters of each service hold secrets; imported only
+    # when a channel URL has a query string.
+    from .notify import secret_parameters
+
+    for param, value in secret_parameters(url):
+        if not _REF_VALUE.fullmatch(value.strip()):
+            return param
+    return None
+
+
 def _expand_channels(settings: Settings, doc: YamlDoc | None, environ: dict[str, str]) -> Settings:
     secrets: list[str] = []
     expanded: dict[str, ChannelSpec] = {}
@@ -210,6 +252,12 @@ def _expand_channels(settings: Settings, doc: YamlDoc | None, environ: dict[str,
         if _literal_password(url):
             raise ConfigError("a password is written in the channel URL; put it in an environment "
                               "variable and write ${VAR_NAME} instead", field=f"channels.{name}", **where)
+        param = _literal_secret_parameter(url)
+        if param is not None:
+            var = re.sub(r"[^A-Z0-9]+", "_", f"{name}_{param}".upper()).strip("_")
+            raise ConfigError(f"the query parameter {param!r} holds a secret written in the channel URL; "
+                              f"put it in an environment variable and write ?{param}=${{{var}}} instead",
+                              field=f"channels.{name}", **where)
 
         def sub(m: re.Match) -> str:
             var = m.group(1)

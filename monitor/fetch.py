@@ -79,7 +79,8 @@ class HttpFetcher:
     ``timeout`` is the limit for each network read and for receiving the whole
     body; ``connect_timeout`` for opening a connection. ``max_bytes`` caps the
     body after decompression. ``allow`` lists hostnames, IP addresses and CIDR
-    networks exempted from the address guard (see :func:`check_url`).
+    networks exempted from the address guard, on every port or, written
+    ``entry:port`` (``[v6]:port``), on that port only (see :func:`check_url`).
     ``resolver`` turns a host name into addresses (default:
     :func:`system_resolver`); tests pass their own. ``ssl_context`` sets the
     trusted certificates for https (default: httpx's, from certifi).
@@ -90,7 +91,8 @@ class HttpFetcher:
     against the host name). Environment proxy settings are ignored: a proxy
     would make the guard's check of the host meaningless.
 
-    Raises ``ValueError`` when an ``allow`` entry with a "/" is not a network.
+    Raises ``ValueError`` when an ``allow`` entry is not a host, an address or
+    a network, with or without a port.
     """
 
     def __init__(self, *, timeout: float = 20.0, connect_timeout: float = 10.0,
@@ -219,7 +221,10 @@ def check_url(url: str, *, allow: Sequence[str] = (), resolver: Resolver | None 
     169.254.169.254, or an IPv6 address embedding such an IPv4 address
     (IPv4-mapped, IPv4-compatible, NAT64, 6to4). ``allow`` lists hostnames, IP
     addresses and CIDR networks that are exempt (an exempt hostname is not
-    resolved at all).
+    resolved at all). An entry exempts every port of what it names, unless it
+    names a port: ``host:port``, ``1.2.3.4:port``, ``net/len:port`` or
+    ``[v6]:port`` exempt that port only (on any other, the guard applies as if
+    the entry were not there).
 
     The URL is parsed the way httpx parses it, so the guard checks the host
     httpx would connect to. This is a quick check only: the answer may change
@@ -229,7 +234,8 @@ def check_url(url: str, *, allow: Sequence[str] = (), resolver: Resolver | None 
 
     Raises :class:`BlockedAddressError` (``permanent=True``) when refused,
     :class:`FetchError` when the host name does not resolve, and
-    ``ValueError`` when an ``allow`` entry with a "/" is not a network.
+    ``ValueError`` when an ``allow`` entry is not one of those forms (an entry
+    with a "/" that is not a network, a port outside 1-65535).
     """
     _check(url, _Allow.parse(allow), feed_url=url, resolver=resolver or system_resolver)
 
@@ -237,32 +243,85 @@ def check_url(url: str, *, allow: Sequence[str] = (), resolver: Resolver | None 
 # --- the guard ---------------------------------------------------------------
 
 class _Allow:
-    def __init__(self, names: frozenset[str], networks: tuple[Network, ...]) -> None:
-        self.names, self.networks = names, networks
+    """The ``allow`` entries: host names and networks, each on every port or on the ports named."""
+
+    def __init__(self, names: dict[str, frozenset[int] | None],
+                 networks: tuple[tuple[Network, int | None], ...]) -> None:
+        self.names, self.networks = names, networks  # a port of None: every port
 
     @classmethod
     def parse(cls, entries: Sequence[str]) -> _Allow:
         if isinstance(entries, str):  # a lone "127.0.0.1" would otherwise be split into characters
             entries = (entries,)
-        names: set[str] = set()
-        networks: list[Network] = []
-        for entry in entries:
-            entry = entry.strip().lower()
+        names: dict[str, set[int] | None] = {}
+        networks: list[tuple[Network, int | None]] = []
+        for raw in entries:
+            entry = raw.strip().lower()
+            address, port = _split_port(entry)
             try:
-                networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
+                networks.append((ipaddress.ip_network(address.strip("[]"), strict=False), port))
+                continue
             except ValueError:
-                if "/" in entry:
-                    raise ValueError(f"allow: {entry!r} is not an IP network") from None
-                names.add(entry.rstrip("."))
-                try:  # as the connection sees it: "bücher.example" is "xn--bcher-kva.example"
-                    names.add(httpx.URL(f"http://{entry}/").raw_host.decode("ascii").rstrip("."))
-                except (httpx.InvalidURL, UnicodeError):
-                    pass
-        return cls(frozenset(names), tuple(networks))
+                if "/" in address or "[" in address:
+                    raise ValueError(f"allow: {raw!r} is not an IP network") from None
+            if ":" in address or not address:
+                raise ValueError(f"allow: {raw!r} is neither a host, a host:port, an IP network "
+                                 "nor a [IPv6]:port")
+            keys = {address.rstrip(".")}
+            try:  # as the connection sees it: "bücher.example" is "xn--bcher-kva.example"
+                keys.add(httpx.URL(f"http://{address}/").raw_host.decode("ascii").rstrip("."))
+            except (httpx.InvalidURL, UnicodeError):
+                pass
+            for key in keys:
+                if port is None or (key in names and names[key] is None):
+                    names[key] = None
+                else:
+                    names.setdefault(key, set()).add(port)  # type: ignore[union-attr]
+        frozen = {k: None if v is None else frozenset(v) for k, v in names.items()}
+        return cls(frozen, tuple(networks))
 
-    def covers(self, ip: Address) -> bool:
+    def exempts(self, name: str, port: int) -> bool:
+        """True when the host name is listed for this port (or for every port)."""
+        if name not in self.names:
+            return False
+        ports = self.names[name]
+        return ports is None or port in ports
+
+    def covers(self, ip: Address, port: int) -> bool:
         candidates = [ip] + ([embedded] if (embedded := _embedded_ipv4(ip)) else [])
-        return any(c.version == n.version and c in n for c in candidates for n in self.networks)
+        return any(c.version == n.version and c in n and p in (None, port)
+                   for c in candidates for n, p in self.networks)
+
+    def ports_for(self, name: str, ip: Address) -> list[int]:
+        """The ports the entries open for this name or address, when they open only some."""
+        ports = set(self.names.get(name) or ())
+        candidates = [ip] + ([embedded] if (embedded := _embedded_ipv4(ip)) else [])
+        ports |= {p for n, p in self.networks if p is not None
+                  for c in candidates if c.version == n.version and c in n}
+        return sorted(ports)
+
+
+_PORT = re.compile(r"^(.*?):([0-9]+)$")
+
+
+def _split_port(entry: str) -> tuple[str, int | None]:
+    """An allow entry's address part and its port, if it names one.
+
+    ``host:port``, ``1.2.3.4:port``, ``net/len:port`` and ``[v6]:port`` (or
+    ``[v6/len]:port``) name a port; a bare IPv6 address never does (its last
+    group could be read as one), so it is written in brackets to name one.
+    """
+    match = _PORT.match(entry)
+    if match is None:
+        return entry, None
+    address, digits = match.groups()
+    bracketed = address.startswith("[") and address.endswith("]")
+    if not bracketed and "/" not in address and ":" in address:
+        return entry, None  # a bare IPv6 address such as ::1 or fe80::1:8080
+    port = int(digits)
+    if not 0 < port < 65536:
+        raise ValueError(f"allow: {entry!r}: port {digits} is not between 1 and 65535")
+    return address, port
 
 
 def _check(url: str, allow: _Allow, *, feed_url: str, resolver: Resolver | None) -> None:
@@ -279,13 +338,13 @@ def _check(url: str, allow: _Allow, *, feed_url: str, resolver: Resolver | None)
     host = parsed.raw_host.decode("ascii").rstrip(".").lower()
     if not host:
         raise BlockedAddressError(f"{where}no host in URL", url=feed_url, permanent=True)
-    if host in allow.names or parsed.host.rstrip(".").lower() in allow.names:
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    if allow.exempts(host, port) or allow.exempts(parsed.host.rstrip(".").lower(), port):
         return
     if resolver is None and _literal_ip(host) is None:
         return
-    port = parsed.port or (443 if parsed.scheme == "https" else 80)
     try:
-        refusal = _refusal(host, _addresses(host, port, resolver or system_resolver), allow)
+        refusal = _refusal(host, port, _addresses(host, port, resolver or system_resolver), allow)
     except _Unresolvable as e:
         raise FetchError(f"{where}{e}", url=feed_url) from e.__cause__
     if refusal:
@@ -333,15 +392,20 @@ def _addresses(host: str, port: int, resolver: Resolver) -> list[Address]:
     return list(dict.fromkeys(addresses))
 
 
-def _refusal(host: str, addresses: Iterable[Address], allow: _Allow) -> str | None:
+def _refusal(host: str, port: int, addresses: Iterable[Address], allow: _Allow) -> str | None:
     """Why connecting to ``host`` at these addresses is refused, or None. ANY blocked one refuses."""
     for ip in addresses:
-        if allow.covers(ip):
+        if allow.covers(ip, port):
             continue
         reason = _blocked_reason(ip)
         if reason:
             shown = "" if host == str(ip) else f"{host} resolves to "
-            return f"{shown}{ip}, a {reason} address, is refused"
+            opened = allow.ports_for(host, ip)
+            only = ""
+            if opened:
+                listed = ", ".join(map(str, opened))
+                only = f" on port {port} (allow_networks opens it on port {listed} only)"
+            return f"{shown}{ip}, a {reason} address, is refused{only}"
     return None
 
 
@@ -363,8 +427,8 @@ class _GuardedBackend(httpcore.NetworkBackend):
                     socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
         name = host.rstrip(".").lower()
         addresses = _addresses(host, port, self._resolver)
-        if name not in self._allow.names:
-            refusal = _refusal(name, addresses, self._allow)
+        if not self._allow.exempts(name, port):
+            refusal = _refusal(name, port, addresses, self._allow)
             if refusal:
                 raise _Refused(refusal)
         deadline = None if timeout is None else time.monotonic() + timeout

@@ -42,7 +42,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from difflib import SequenceMatcher
 from typing import Protocol
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, quote_plus, unquote, urlsplit
 
 import apprise
 import requests
@@ -154,6 +154,103 @@ def _url_secrets(url: str) -> set[str]:
     return found
 
 
+# Names of parameters that hold a credential, for those apprise does not declare:
+# the free-form ones of its json://, form:// and xml:// (``-param``, ``+Header``,
+# ``:field``) and any other it would pass along or ignore.
+_SECRET_WORDS = frozenset({
+    "pass", "password", "passwd", "pwd", "secret", "token", "key", "apikey", "auth", "authorization",
+    "bearer", "credential", "credentials", "signature", "sig", "cookie", "session", "sid", "jwt",
+    "webhook",
+})
+_SECRET_PARTS = ("token", "secret", "passw", "apikey", "api_key", "credential", "webhook")
+_NAME_WORDS = re.compile(r"[^a-z0-9]+")
+# Query parameters apprise reads for every service (URLBase): the password and its alias.
+_ALWAYS_SECRET = frozenset({"password", "pass"} | set(getattr(apprise.url, "URL_TOKEN_ALIASES", {})))
+
+
+def _looks_secret(name: str) -> bool:
+    """True when a parameter or header name says it holds a credential (``X-Api-Key``, ``access_token``)."""
+    lowered = name.lower()
+    return (any(part in lowered for part in _SECRET_PARTS)
+            or any(word in _SECRET_WORDS for word in _NAME_WORDS.split(lowered)))
+
+
+def _private(plugin_cls, name: str, seen: frozenset[str] = frozenset()) -> bool:
+    """True when apprise declares ``name`` private for this service, itself or through ``alias_of``."""
+    args, tokens = plugin_cls.template_args, plugin_cls.template_tokens
+    for spec in (args.get(name), tokens.get(name)):
+        if not isinstance(spec, dict):
+            continue
+        if spec.get("private"):
+            return True
+        alias = spec.get("alias_of")
+        for target in (alias,) if isinstance(alias, str) else tuple(alias or ()):
+            if target == name:  # an argument standing for the token of the same name
+                if isinstance(tokens.get(target), dict) and tokens[target].get("private"):
+                    return True
+            elif target not in seen and _private(plugin_cls, target, seen | {name}):
+                return True
+    return False
+
+
+def secret_parameters(url: str) -> list[tuple[str, str]]:
+    """The query parameters of ``url`` that hold secrets, as (name, value) pairs, decoded.
+
+    A parameter is a secret when apprise declares it private for the URL's
+    service (``template_args``/``template_tokens`` with ``private``, directly or
+    as an alias), when it is ``password``/``pass`` (apprise reads them for every
+    service), or, for a name apprise does not declare (the ``-param``,
+    ``+Header`` and ``:field`` of json://, form://, xml://, or an unknown one),
+    when the name says so (token, key, secret, auth...). An unknown scheme is
+    judged by names alone. Touches nothing but apprise's plugin table.
+    """
+    # Split as apprise splits: the query is all after the first "?", a "#" included
+    # (slack://.../#channel?token=...).
+    scheme, _, rest = url.strip().partition(":")
+    _, question, query = rest.partition("?")
+    if not question:
+        return []
+    pairs = _query_pairs(query)
+    try:
+        plugin_cls = apprise.NotificationManager()[scheme.lower()]
+    except KeyError:
+        plugin_cls = None
+    prefixes = tuple(spec["prefix"] for spec in getattr(plugin_cls, "template_kwargs", {}).values()
+                     if isinstance(spec, dict) and spec.get("prefix"))
+    found = []
+    for name, value in pairs:
+        if not value:
+            continue
+        key = name.lower()
+        if key in _ALWAYS_SECRET:
+            secret = True
+        elif plugin_cls is not None and prefixes and key[:1] in prefixes:
+            secret = _looks_secret(key[1:])
+        elif plugin_cls is not None and (key in plugin_cls.template_args or key in plugin_cls.template_tokens):
+            secret = _private(plugin_cls, key)
+        else:
+            secret = _looks_secret(key)
+        if secret:
+            found.append((name, value))
+    return found
+
+
+def _query_pairs(query: str) -> list[tuple[str, str]]:
+    """The query's (name, value) pairs read as apprise reads them: "&" or ";" between
+    pairs, and a "+" kept as is (apprise's ``+Header`` names, and tokens that hold one)."""
+    pairs = []
+    for item in re.split(r"[&;]", query):
+        name, _, value = item.partition("=")
+        pairs.append((unquote(name).strip(), unquote(value).strip()))
+    return pairs
+
+
+def _encoded_forms(secret: str) -> set[str]:
+    """``secret`` as a URL may carry it: apprise re-encodes values in the URLs it prints,
+    and requests in the query strings urllib3 logs."""
+    return {secret, quote(secret, safe=""), quote(secret), quote_plus(secret, safe="")}
+
+
 def _masked_secrets(plugin) -> set[str]:
     """The parts of the plugin's URL that apprise masks in its privacy form."""
     full = _URL_PARTS.split(plugin.url(privacy=False))
@@ -218,6 +315,8 @@ class AppriseNotifier:
         found = set(secrets)
         for url in channels.values():
             found |= _url_secrets(url)
+            found |= {value for _, value in secret_parameters(url)}
+        found = {form for secret in found for form in _encoded_forms(secret)}
         # Installed before apprise parses the URLs: it logs some of them as it does.
         _install_filter(found)
         self._timeout = timeout
