@@ -132,6 +132,15 @@ class Settings(BaseModel):
                                  "e.g. https://monitor.example")
         return [o.strip().rstrip("/").lower() for o in v]
 
+    @field_validator("allow_networks")
+    @classmethod
+    def _allow(cls, v: list[str]) -> list[str]:
+        if v:
+            from .fetch import check_allow  # the fetcher's own reading of the entries
+
+            check_allow(v)
+        return v
+
     @field_validator("log_level")
     @classmethod
     def _level(cls, v: str) -> str:

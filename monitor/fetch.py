@@ -34,7 +34,8 @@ try:  # optional: br is only offered when its output can be bounded (brotli >= 1
 except ImportError:  # pragma: no cover - depends on the environment
     _brotli = None
 
-__all__ = ["Fetcher", "HttpFetcher", "Resolver", "check_url", "system_resolver", "DEFAULT_USER_AGENT"]
+__all__ = ["Fetcher", "HttpFetcher", "Resolver", "check_allow", "check_url", "system_resolver",
+           "DEFAULT_USER_AGENT"]
 
 DEFAULT_USER_AGENT = "media-monitor/0.1 (+https://github.com/media-monitor)"
 
@@ -238,6 +239,12 @@ def check_url(url: str, *, allow: Sequence[str] = (), resolver: Resolver | None 
     with a "/" that is not a network, a port outside 1-65535).
     """
     _check(url, _Allow.parse(allow), feed_url=url, resolver=resolver or system_resolver)
+
+
+def check_allow(entries: Sequence[str]) -> None:
+    """Raise ``ValueError`` naming the first ``allow`` entry that is not a host, an
+    address or a network, with or without a port (see :func:`check_url`)."""
+    _Allow.parse(entries)
 
 
 # --- the guard ---------------------------------------------------------------
