@@ -539,9 +539,14 @@ def test_with_a_token_api_needs_bearer_and_pages_need_login(seeded):
                    follow_redirects=False)
         assert r.status_code == 303 and r.headers["location"] == "/alerts"
         assert "correct-horse-battery" not in r.headers["set-cookie"]
-        assert c.get("/feeds").status_code == 200
+        feeds = c.get("/feeds")
+        assert feeds.status_code == 200
         assert c.get("/static/style.css").status_code == 200
-        c.post("/logout", data={"csrf_token": token})
+        # a logged-in page's CSRF token is its session's, not the one the login form had
+        session_token = re.search(r'name="csrf_token" value="([^"]+)"', feeds.text).group(1)
+        assert session_token != token
+        assert c.post("/logout", data={"csrf_token": token}).status_code == 403
+        assert c.post("/logout", data={"csrf_token": session_token}, follow_redirects=False).status_code == 303
         assert c.get("/alerts", follow_redirects=False).status_code == 303
 
 

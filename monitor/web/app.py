@@ -35,8 +35,10 @@ from . import schemas as S
 from .filters import (DELIVERY_STATUSES, FEED_HEALTH, FilterError, parse_alert_filter, parse_delivery_filter,
                       parse_feed_filter)
 from .highlight import segments
+from .pool import Stopped, WorkPool
 from .security import (CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, FailureLimit, Guard,
                        new_csrf_cookie)
+from .sessions import SessionStore, utcnow
 from .tester import (BACKTEST_DEFAULT, BACKTEST_MAX, MAX_RULE_CHARS, InputTooLarge, backtest, check_document,
                      fetch_document, parse_pasted_rules, match_document)
 
@@ -97,30 +99,39 @@ def _default_enqueue(settings: Settings) -> Callable[[int], None]:
 
 def create_app(settings: Settings, *, services=None, token: str | None = None,
                enqueue: Callable[[int], None] | None = None, secret: bytes | None = None,
-               fetcher=None, login_limit: FailureLimit | None = None) -> FastAPI:
+               fetcher=None, login_limit: FailureLimit | None = None,
+               clock: Callable[[], datetime] = utcnow) -> FastAPI:
     """The dashboard and API for ``settings``.
 
-    ``token``: when set, every request must carry it (bearer header or login
-    cookie); when not, only loopback clients are served. ``services`` defaults
+    ``token``: when set, every request must carry it (bearer header or the
+    cookie of a login, kept in the database for ``web_session_lifetime``
+    seconds); when not, only loopback clients are served. ``services`` defaults
     to :class:`monitor.service.Services` of the settings. ``enqueue(id)``
     sends a retried delivery: by default through the Celery queue
-    (``workers.tasks.deliver.delay``). ``secret`` signs CSRF tokens (random by
-    default). ``fetcher`` fetches URLs for the rule tester (default: the
-    services' guarded HTTP fetcher, with the settings' allow list).
-    ``login_limit`` counts wrong tokens per client address (default:
+    (``workers.tasks.deliver.delay``). ``secret`` signs the CSRF tokens of
+    requests without a session (default: derived from the token, or random).
+    ``fetcher`` fetches URLs for the rule tester (default: the services'
+    guarded HTTP fetcher, with the settings' allow list). ``login_limit``
+    counts wrong tokens per client address (default:
     :class:`~monitor.web.security.FailureLimit`, 10 in 10 minutes).
+    ``clock`` tells the time sessions expire by (UTC).
     """
     if services is None:
         from ..service import Services
 
         services = Services(settings)
-    guard = Guard(token, secret, login_limit)
+    sessions = SessionStore(lambda: services.store.engine, clock=clock) if token else None
+    guard = Guard(token, secret, login_limit, sessions=sessions, lifetime=settings.web_session_lifetime,
+                  origins=settings.web_origins)
+    # rule tests and backtests: threads of their own, so the pages never wait for them
+    pool = WorkPool(settings.web_tester_workers, settings.web_tester_timeout)
     enqueue = enqueue or _default_enqueue(settings)
     zone = ZoneInfo(settings.timezone)
 
     app = FastAPI(title="media-monitor", version="1", summary="Alerts, feeds, rules and deliveries of media-monitor.",
                   openapi_url="/api/openapi.json", docs_url=None, redoc_url=None)
     app.state.guard = guard
+    app.state.tester_pool = pool
     app.state.services = services
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
@@ -170,14 +181,18 @@ def create_app(settings: Settings, *, services=None, token: str | None = None,
     @app.middleware("http")
     async def access(request: Request, call_next):
         request.state.bearer = False
+        request.state.session = None
         request.state.csrf_cookie = request.cookies.get(CSRF_COOKIE) or ""
-        if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        changes = request.method in ("POST", "PUT", "PATCH", "DELETE")
+        if changes:
             length = request.headers.get("content-length")
             if length is None and request.headers.get("transfer-encoding"):
                 return _error(request, 411, "send a Content-Length with the request body")
             if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
                 return _error(request, 413, f"request body larger than {MAX_BODY:,} bytes")
-        refusal = guard.refusal(request)
+        if guard.login_enabled and request.cookies.get(SESSION_COOKIE):
+            request.state.session = await run_in_threadpool(guard.session, request)
+        refusal = guard.refusal(request, request.state.session)
         if refusal is not None:
             status, message, wait = refusal
             if status == 401 and request.method == "GET" and not _wants_json(request):
@@ -190,6 +205,10 @@ def create_app(settings: Settings, *, services=None, token: str | None = None,
                 response.headers["WWW-Authenticate"] = 'Bearer realm="media-monitor"'
             return response
         request.state.bearer = guard.bearer_ok(request)
+        if changes and not request.state.bearer:
+            foreign = guard.foreign_origin(request)
+            if foreign:
+                return _error(request, 403, foreign)
         new_cookie = None
         if not request.state.csrf_cookie:
             new_cookie = request.state.csrf_cookie = new_csrf_cookie()
@@ -203,7 +222,8 @@ def create_app(settings: Settings, *, services=None, token: str | None = None,
                      "frame-ancestors 'none'")
         h.setdefault("X-Content-Type-Options", "nosniff")
         h.setdefault("X-Frame-Options", "DENY")
-        h.setdefault("Referrer-Policy", "no-referrer")
+        # same-origin, not no-referrer: with no-referrer a browser sends "Origin: null" on our own forms
+        h.setdefault("Referrer-Policy", "same-origin")
         if request.url.path.startswith("/api/") or response.headers.get("content-type", "").startswith("text/html"):
             h.setdefault("Cache-Control", "no-store")
         return response
@@ -216,7 +236,8 @@ def create_app(settings: Settings, *, services=None, token: str | None = None,
         if sent is None and request.headers.get("content-type", "").startswith(
                 ("application/x-www-form-urlencoded", "multipart/form-data")):
             sent = (await request.form()).get(CSRF_FIELD)
-        if not guard.csrf_ok(request.cookies.get(CSRF_COOKIE), sent if isinstance(sent, str) else None):
+        if not guard.csrf_ok(request.state.session, request.cookies.get(CSRF_COOKIE),
+                             sent if isinstance(sent, str) else None):
             raise HTTPException(403, "CSRF check failed: reload the page and submit again "
                                      "(API clients: GET /api/csrf, then send its token as X-CSRF-Token "
                                      "with the cookie it sets, or authenticate with a bearer token)")
@@ -254,8 +275,8 @@ def create_app(settings: Settings, *, services=None, token: str | None = None,
     # -- helpers ----------------------------------------------------------------------------
 
     def _ctx(request: Request, **extra) -> dict:
-        cookie = getattr(request.state, "csrf_cookie", "")
-        return {"csrf_token": guard.csrf_token(cookie) if cookie else "", "nav": extra.pop("nav", ""), **extra}
+        token = guard.csrf_token(getattr(request.state, "session", None), getattr(request.state, "csrf_cookie", ""))
+        return {"csrf_token": token, "nav": extra.pop("nav", ""), **extra}
 
     def page(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
         return templates.TemplateResponse(request, name, _ctx(request, **context), status_code=status)
@@ -349,8 +370,9 @@ def create_app(settings: Settings, *, services=None, token: str | None = None,
         return status, f"delivery {delivery_id} queued for sending" if status == "pending" else \
             f"delivery {delivery_id} is {status}"
 
-    def run_test(rules_text: str, title: str, text: str, url: str | None, language: str | None,
+    def run_test(stop, rules_text: str, title: str, text: str, url: str | None, language: str | None,
                  feed: str | None) -> tuple[Any, str, str, str | None]:
+        """A rule test, in the tester pool; ``stop`` is set when nobody waits for it any more."""
         rules = parse_pasted_rules(rules_text)
         fetched_url = None
         if url:
@@ -365,6 +387,8 @@ def create_app(settings: Settings, *, services=None, token: str | None = None,
             except ValueError as e:
                 raise HTTPException(422, f"url: {e}") from None
             title, text, fetched_url = got.title, got.text, got.url
+            if stop.is_set():  # the fetch outlived the request: no matching for nobody
+                raise Stopped(f"rule test of {url[:100]} stopped after the fetch")
         check_document(title, text)
         if not title.strip() and not text.strip():
             raise HTTPException(400, "text: paste an article (title or text) or give a URL")
@@ -443,14 +467,15 @@ def create_app(settings: Settings, *, services=None, token: str | None = None,
             if action == "backtest":
                 rules = parse_pasted_rules(form.get("rules", ""))
                 limit, days = _backtest_bounds(form.get("limit"), form.get("days"))
-                result = await run_in_threadpool(backtest, rules, engine(), limit=limit, days=days)
+                result = await pool.run(request, lambda stop: backtest(rules, engine(), limit=limit, days=days,
+                                                                        stopped=stop.is_set))
                 ctx["backtest"] = result
                 ctx["samples"] = [{"s": s, "snippet": render.snippet(s.text, s.hits),
                                    "title": segments(s.title, s.hits, "title"), "href": _safe_href(s.url)}
                                   for s in result.samples]
             else:
-                result, title, text, fetched = await run_in_threadpool(
-                    run_test, form.get("rules", ""), form.get("title", ""), form.get("text", ""),
+                result, title, text, fetched = await pool.run(
+                    request, run_test, form.get("rules", ""), form.get("title", ""), form.get("text", ""),
                     form.get("url", "").strip() or None, form.get("language", "").strip() or None,
                     form.get("feed", "").strip() or None)
                 ctx["result"] = result
@@ -532,13 +557,17 @@ def create_app(settings: Settings, *, services=None, token: str | None = None,
         if not guard.check_token(str(form.get("token") or "")):
             guard.record_failure(request)
             return page(request, "login.html", status=401, next=target, error="wrong token")
+        # a new session id for every login; the browser's previous session (if any) ends
+        await run_in_threadpool(guard.end_session, request)
+        session_id, _ = await run_in_threadpool(guard.open_session)
         response = RedirectResponse(target, status_code=303)
-        response.set_cookie(SESSION_COOKIE, guard.session_value(), httponly=True, samesite="strict", path="/",
-                            secure=request.url.scheme == "https", max_age=14 * 86400)
+        response.set_cookie(SESSION_COOKIE, session_id, httponly=True, samesite="strict", path="/",
+                            secure=request.url.scheme == "https", max_age=int(guard.lifetime))
         return response
 
     @app.post("/logout", include_in_schema=False, dependencies=[Depends(require_csrf)])
-    def logout():
+    def logout(request: Request):
+        guard.end_session(request)  # refused from now on, by every dashboard process
         response = RedirectResponse("/login" if guard.login_enabled else "/alerts", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
@@ -616,10 +645,17 @@ def create_app(settings: Settings, *, services=None, token: str | None = None,
 
     @api.post("/rules/test", response_model=S.RuleTestOut, tags=["rules"], summary="Test rules on an article",
               dependencies=[Depends(require_csrf)],
-              responses={413: {"model": S.ErrorOut}, 422: {"model": S.ErrorOut}, 502: {"model": S.ErrorOut}})
-    def api_rule_test(body: S.RuleTestIn):
-        """Run pasted YAML rules on a pasted article, or on the page at ``url``; nothing is stored."""
-        result, title, text, fetched = run_test(body.rules, body.title, body.text, body.url, body.language,
+              responses={413: {"model": S.ErrorOut}, 422: {"model": S.ErrorOut}, 502: {"model": S.ErrorOut},
+                         503: {"model": S.ErrorOut}, 504: {"model": S.ErrorOut}})
+    async def api_rule_test(request: Request, body: S.RuleTestIn):
+        """Run pasted YAML rules on a pasted article, or on the page at ``url``; nothing is stored.
+
+        Runs in the tester's own threads (``web_tester_workers``), for at most ``web_tester_timeout``
+        seconds (504), and stops when the client goes away."""
+        return await pool.run(request, rule_test_out, body)
+
+    def rule_test_out(stop, body: S.RuleTestIn) -> S.RuleTestOut:
+        result, title, text, fetched = run_test(stop, body.rules, body.title, body.text, body.url, body.language,
                                                 body.feed)
         return S.RuleTestOut(
             rules=[r.name for r in result.rules], missed=list(result.missed), title=title, url=fetched,
@@ -630,12 +666,17 @@ def create_app(settings: Settings, *, services=None, token: str | None = None,
 
     @api.post("/rules/backtest", response_model=S.BacktestOut, tags=["rules"],
               summary="Run rules over stored articles", dependencies=[Depends(require_csrf)],
-              responses={413: {"model": S.ErrorOut}})
-    def api_backtest(body: S.BacktestIn):
-        """Run pasted rules over the newest ``limit`` stored articles (at most 5,000); nothing is stored."""
+              responses={413: {"model": S.ErrorOut}, 503: {"model": S.ErrorOut}, 504: {"model": S.ErrorOut}})
+    async def api_backtest(request: Request, body: S.BacktestIn):
+        """Run pasted rules over the newest ``limit`` stored articles (at most 5,000); nothing is stored.
+
+        Runs in the tester's own threads, like ``/api/rules/test``."""
+        return await pool.run(request, backtest_out, body)
+
+    def backtest_out(stop, body: S.BacktestIn) -> S.BacktestOut:
         rules = parse_pasted_rules(body.rules)
         limit, days = _backtest_bounds(body.limit, body.days)
-        r = backtest(rules, engine(), limit=limit, days=days, checker=services.rules.checker)
+        r = backtest(rules, engine(), limit=limit, days=days, checker=services.rules.checker, stopped=stop.is_set)
         return S.BacktestOut(scanned=r.scanned, limit=r.limit, days=r.days, counts=r.counts,
                              stored_counts=r.stored_counts,
                              samples=[S.BacktestSample(article_id=s.article_id, rule=s.rule, title=s.title, url=s.url,
@@ -678,7 +719,7 @@ def create_app(settings: Settings, *, services=None, token: str | None = None,
 
     @api.get("/csrf", response_model=S.CsrfOut, tags=["status"], summary="A CSRF token for POST requests")
     def api_csrf(request: Request):
-        return S.CsrfOut(csrf_token=guard.csrf_token(request.state.csrf_cookie))
+        return S.CsrfOut(csrf_token=guard.csrf_token(request.state.session, request.state.csrf_cookie))
 
     app.include_router(api)
     return app

@@ -1,15 +1,29 @@
-"""Access control of the dashboard: token login, loopback-only mode, CSRF.
+"""Access control of the dashboard: token login, sessions, loopback-only mode, CSRF, origins.
 
 - With a token, every request but ``/login``, ``/static`` and ``/healthz`` needs
   it: ``Authorization: Bearer <token>`` (API clients) or the session cookie
-  set by the login form (browsers). The cookie holds an HMAC of the token,
-  never the token, and is HttpOnly and SameSite=Strict.
+  set by the login form (browsers). A login opens a session kept in the
+  database (:mod:`.sessions`): the cookie holds a random session id, different
+  for every login, that lasts ``web_session_lifetime`` seconds and is refused
+  by every dashboard process once its owner logs out (or the token changes).
+  The cookie is HttpOnly and SameSite=Strict.
 - Without a token, the app answers only clients on loopback, and only for a
   loopback ``Host`` header (so a DNS-rebinding page cannot read it either).
-- State-changing requests (every POST) need a CSRF token: a random cookie,
-  and an HMAC of it under the app's secret sent back in the ``csrf_token``
-  form field or the ``X-CSRF-Token`` header. Requests authenticated by the
-  ``Authorization`` header are exempt: a browser never adds that header by itself.
+- State-changing requests (every POST) need a CSRF token, sent back in the
+  ``csrf_token`` form field or the ``X-CSRF-Token`` header. A logged-in
+  browser's token is its session's own, kept with the session: a token from
+  another session (or another browser's cookies) is refused. Before login
+  (the login form) and on a loopback dashboard without a token, the token is
+  an HMAC of a random cookie. Requests authenticated by the ``Authorization``
+  header are exempt: a browser never adds that header by itself.
+- A browser's state-changing request must also come from the dashboard's own
+  origin: its ``Origin`` (else ``Referer``) header must name the host it was
+  sent to, or one of ``web_origins``. A request with neither header (curl, a
+  script) is left to the CSRF token; ``Origin: null`` is refused.
+- Endpoints meant for other systems or mail recipients (webhooks, signed
+  links) would authenticate by their own signature instead of a session; the
+  dashboard has none today. One added must be listed in ``PUBLIC_PREFIXES``
+  and check its signature itself.
 - Guessing is slowed down: a client address that sent :data:`MAX_FAILURES`
   wrong tokens (login form or bearer header) within :data:`FAILURE_WINDOW`
   seconds gets 429 for every further try, right or wrong, until its oldest
@@ -28,9 +42,13 @@ import math
 import secrets
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
+
+from ..render import printable as render_printable
+from .sessions import SessionStore, WebSession
 
 log = logging.getLogger("monitor.web")
 
@@ -122,16 +140,60 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-class Guard:
-    """The token (optional) and the secret that signs CSRF tokens, for one app."""
+def _netloc(scheme: str, host: str, port: int | None) -> str:
+    """``host[:port]`` lowercased, without the scheme's default port."""
+    host = host.lower().strip("[]")
+    host = f"[{host}]" if ":" in host else host
+    return host if port is None or port == {"http": 80, "https": 443}.get(scheme) else f"{host}:{port}"
 
-    def __init__(self, token: str | None, secret: bytes | None = None, limit: FailureLimit | None = None):
+
+def _origin_of(value: str) -> tuple[str, str] | None:
+    """(scheme, netloc) of an Origin or Referer value; None when it names no http(s) origin."""
+    try:
+        parts = urlsplit(value.strip())
+        scheme, host, port = parts.scheme.lower(), parts.hostname, parts.port
+    except ValueError:
+        return None
+    if scheme not in ("http", "https") or not host:
+        return None
+    return scheme, _netloc(scheme, host, port)
+
+
+def _host_netloc(host_header: str) -> str:
+    """The Host header as ``host[:port]``, lowercased, without a default port (80 or 443)."""
+    h = host_header.strip().lower()
+    host, port = host_name(h), None
+    rest = h[len(host) + (2 if h.startswith("[") else 0):]
+    if rest.startswith(":") and rest[1:].isdigit():
+        port = int(rest[1:])
+    if port in (80, 443):
+        port = None
+    return _netloc("http", host, port)
+
+
+class Guard:
+    """The token (optional), the sessions it opens, and the CSRF and origin checks, for one app.
+
+    ``sessions`` keeps the logins (required with a token). ``secret`` signs the
+    CSRF tokens of requests without a session; by default it is derived from the
+    token (so every dashboard process agrees), or random without a token.
+    ``origins``: other origins (``scheme://host[:port]``) browsers may POST from.
+    """
+
+    def __init__(self, token: str | None, secret: bytes | None = None, limit: FailureLimit | None = None, *,
+                 sessions: SessionStore | None = None, lifetime: float = 14 * 86400,
+                 origins: Iterable[str] = ()):
         self.token = token or None
-        self.secret = secret or secrets.token_bytes(32)
+        if self.token and sessions is None:
+            raise ValueError("a dashboard with a token needs a session store")
+        self.sessions, self.lifetime = sessions, lifetime
         self.limit = limit or FailureLimit()
-        # what the session cookie holds: derived from the token, useless without it
-        self._session = (hmac.new(self.token.encode(), b"media-monitor session v1", hashlib.sha256).hexdigest()
-                         if self.token else None)
+        self.origins = frozenset(o.rstrip("/").lower() for o in origins)
+        # which token a session was opened with: a new token ends the old sessions
+        self.token_tag = (hmac.new(self.token.encode(), b"media-monitor session v2", hashlib.sha256).hexdigest()
+                          if self.token else "")
+        self.secret = secret or (hmac.new(self.token.encode(), b"media-monitor csrf v2", hashlib.sha256).digest()
+                                 if self.token else secrets.token_bytes(32))
 
     # -- authentication ------------------------------------------------------------
 
@@ -140,20 +202,31 @@ class Guard:
         return bool(self.token and value is not None
                     and hmac.compare_digest(value.strip().encode(), self.token.encode()))
 
-    def session_ok(self, request: Request) -> bool:
+    def session(self, request: Request) -> WebSession | None:
+        """The live login of this request's session cookie, if any (reads the database)."""
         value = request.cookies.get(SESSION_COOKIE, "")
-        return bool(self._session and value and hmac.compare_digest(value.encode(), self._session.encode()))
+        if not self.token or not value:
+            return None
+        assert self.sessions is not None
+        return self.sessions.get(value, self.token_tag)
 
     def check_token(self, candidate: str) -> bool:
         return bool(self.token and hmac.compare_digest(candidate.strip().encode(), self.token.encode()))
 
-    def session_value(self) -> str:
-        assert self._session is not None
-        return self._session
+    def open_session(self) -> tuple[str, WebSession]:
+        """A new login: (the cookie's session id, the session)."""
+        assert self.sessions is not None
+        return self.sessions.open(self.token_tag, self.lifetime)
 
-    def refusal(self, request: Request) -> tuple[int, str, int] | None:
+    def end_session(self, request: Request) -> None:
+        """Log out: this request's session cookie is refused from now on."""
+        value = request.cookies.get(SESSION_COOKIE, "")
+        if self.sessions is not None and value:
+            self.sessions.end(value)
+
+    def refusal(self, request: Request, session: WebSession | None) -> tuple[int, str, int] | None:
         """Why this request may not be served, as (status, message, seconds before it may
-        try again: 0 but for 429); None when it may."""
+        try again: 0 but for 429); None when it may. ``session``: its live login, if any."""
         path = request.url.path
         if self.token is None:
             if not is_loopback(client_address(request)):
@@ -164,7 +237,7 @@ class Guard:
             return None
         if path.startswith(PUBLIC_PREFIXES):
             return None
-        if self.session_ok(request):
+        if session is not None:
             return None
         if _bearer(request) is not None:
             # a bearer token is a guess like any other: counted, and refused once too many were wrong
@@ -175,6 +248,8 @@ class Guard:
             if self.bearer_ok(request):
                 return None
             self.record_failure(request)
+        if request.cookies.get(SESSION_COOKIE):
+            return 401, "your session has ended (logged out or expired): log in again", 0
         return 401, "authentication required: log in, or send 'Authorization: Bearer <token>'", 0
 
     def locked_out(self, request: Request) -> int:
@@ -196,15 +271,42 @@ class Guard:
     def login_enabled(self) -> bool:
         return self.token is not None
 
+    # -- origin ------------------------------------------------------------------
+
+    def foreign_origin(self, request: Request) -> str | None:
+        """Why a browser's state-changing request comes from another site; None when it does not.
+
+        Its ``Origin`` header, else its ``Referer``, must name the host it was sent to
+        (the ``Host`` header) or one of the configured origins. Neither header: not a
+        browser's request (the CSRF token decides)."""
+        sent, header = request.headers.get("origin"), "Origin"
+        if sent is None:
+            sent, header = request.headers.get("referer"), "Referer"
+            if sent is None:
+                return None
+        origin = _origin_of(sent) if sent.strip() != "null" else None
+        if origin is not None:
+            scheme, netloc = origin
+            if netloc == _host_netloc(request.headers.get("host", "")) or f"{scheme}://{netloc}" in self.origins:
+                return None
+        shown = render_printable(sent[:100])
+        return (f"cross-site request refused: {header} {shown!r} is not this dashboard's "
+                "(a dashboard reached at another address behind a proxy: add it to web_origins)")
+
     # -- CSRF --------------------------------------------------------------------
 
-    def csrf_token(self, cookie_value: str) -> str:
-        return hmac.new(self.secret, cookie_value.encode(), hashlib.sha256).hexdigest()
+    def csrf_token(self, session: WebSession | None, cookie_value: str) -> str:
+        """The token a page gives its forms: its session's, or else bound to the CSRF cookie."""
+        if session is not None:
+            return session.csrf
+        return hmac.new(self.secret, cookie_value.encode(), hashlib.sha256).hexdigest() if cookie_value else ""
 
-    def csrf_ok(self, cookie_value: str | None, sent: str | None) -> bool:
-        if not cookie_value or not sent:
+    def csrf_ok(self, session: WebSession | None, cookie_value: str | None, sent: str | None) -> bool:
+        """Whether ``sent`` is the CSRF token of this session (with one), or of this CSRF cookie (without)."""
+        if not sent:
             return False
-        return hmac.compare_digest(self.csrf_token(cookie_value).encode(), sent.strip().encode())
+        expected = self.csrf_token(session, cookie_value or "")
+        return bool(expected) and hmac.compare_digest(expected.encode(), sent.strip().encode())
 
 
 def new_csrf_cookie() -> str:

@@ -7,6 +7,7 @@ the address guard); :func:`backtest` reads a bounded number of stored articles.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -16,6 +17,7 @@ from ..matcher import compile_rules
 from ..rules import Rule, parse_rules
 from ..types import Document, Hit, Match
 from ..yamlfile import parse_yaml
+from .pool import Stopped
 
 MAX_RULE_CHARS = 64_000
 MAX_RULES = 100
@@ -97,8 +99,6 @@ def match_document(rules: list[Rule], doc: Document, *, checker=None) -> TesterR
     return TesterResult(tuple(rules), tuple(compile_rules(rules, checker=checker).match(doc)))
 
 
-
-
 @dataclass(frozen=True)
 class Fetched:
     url: str
@@ -163,12 +163,13 @@ class BacktestResult:
 
 
 def backtest(rules: list[Rule], engine, *, limit: int = BACKTEST_DEFAULT, days: int | None = None,
-             now: datetime | None = None, checker=None) -> BacktestResult:
+             now: datetime | None = None, checker=None, stopped: Callable[[], bool] | None = None) -> BacktestResult:
     """Run ``rules`` over the newest ``limit`` stored articles (of the last ``days`` days).
 
     Reads articles in chunks; keeps counts and the newest matches. Compares
     with what the stored rule of the same name matched, so a tuned rule shows
-    what it would add or lose. Raises ValueError for limits out of range.
+    what it would add or lose. Raises ValueError for limits out of range, and
+    Stopped once ``stopped()`` is true (looked at before reading and before matching each article).
     """
     from .queries import matched_rules, recent_articles
 
@@ -189,6 +190,8 @@ def backtest(rules: list[Rule], engine, *, limit: int = BACKTEST_DEFAULT, days: 
     def flush():
         stored = matched_rules(engine, [a.id for a in batch])
         for a in batch:
+            if stopped is not None and stopped():
+                raise Stopped(f"backtest stopped after {scanned} articles")
             mine = stored.get(a.id, set())
             for name in mine & names:
                 stored_counts[name] += 1
@@ -200,6 +203,8 @@ def backtest(rules: list[Rule], engine, *, limit: int = BACKTEST_DEFAULT, days: 
         batch.clear()
 
     for article in recent_articles(engine, limit=limit, since=since):
+        if stopped is not None and stopped():
+            raise Stopped(f"backtest stopped after {scanned} articles")
         scanned += 1
         batch.append(article)
         if len(batch) >= 250:
