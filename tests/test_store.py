@@ -87,12 +87,32 @@ def test_failed_delivery_becomes_dead_then_can_be_requeued(store, feed_id):
     assert store.begin_delivery(d)
 
 
-def test_a_crashed_sender_is_taken_over_after_its_lease(store, feed_id):
+def test_a_claim_renewed_by_its_sender_holds_and_one_left_by_a_dead_sender_is_taken_over(store, feed_id):
     [aid] = store.record_poll(feed_id, status=200, articles=[art("g1")], now=T0)
-    d, _ = store.record_matches({aid: [match("otan")]}, now=T0)
-    assert store.begin_delivery(d, now=T0)
-    assert not store.begin_delivery(d, now=T0 + timedelta(minutes=1))
-    assert store.begin_delivery(d, now=T0 + timedelta(minutes=10))
+    d, e = store.record_matches({aid: [match("otan")]}, now=T0)
+    hour, beat = timedelta(hours=1), timedelta(seconds=10)
+    assert store.begin_delivery(d, now=T0, lease=hour, heartbeat=beat)
+    assert store.claim_deliveries([e], now=T0, lease=hour, heartbeat=beat) == {e}
+    # Renewed every heartbeat: held, by begin_delivery, claim_deliveries and the sweeper alike.
+    for k in range(1, 10):
+        assert store.renew_deliveries([d, e], now=T0 + k * beat) == 2
+        later = T0 + k * beat + 2.5 * beat
+        assert not store.begin_delivery(d, now=later, lease=hour, heartbeat=beat)
+        assert store.claim_deliveries([e], now=later, lease=hour, heartbeat=beat) == set()
+        assert store.pending_work(timedelta(hours=2), sending_lease=hour, heartbeat=beat,
+                                  now=later).sending_deliveries == []
+    # Three heartbeats without a renewal: its sender is dead, whatever the lease.
+    dead = T0 + 9 * beat + 3 * beat + timedelta(seconds=1)
+    assert store.pending_work(timedelta(hours=2), sending_lease=hour, heartbeat=beat,
+                              now=dead).sending_deliveries == [d, e]
+    assert store.begin_delivery(d, now=dead, lease=hour, heartbeat=beat)
+    assert store.claim_deliveries([e], now=dead, lease=hour, heartbeat=beat) == {e}
+    # A sent delivery is not renewed back into a claim.
+    store.finish_delivery(d, ok=True, now=dead)
+    assert store.renew_deliveries([d, e], now=dead) == 1
+    # A lease shorter than three heartbeats is the most a claim holds without a renewal.
+    assert store.claim_deliveries([e], now=dead + timedelta(seconds=6), lease=timedelta(seconds=5),
+                                  heartbeat=beat) == {e}
 
 
 def test_two_schedulers_never_claim_the_same_feed(store, feed_id):

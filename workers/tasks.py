@@ -268,7 +268,7 @@ def deliver(self, delivery_ids: int | list[int], failures: int | None = None) ->
     try:
         out = pipeline.deliver_many(ids, store=svc.store, notifier=svc.notifier, tz=cfg.timezone,
                                     final_attempt=final, templates=cfg.templates, max_workers=DELIVER_THREADS,
-                                    timeout=DELIVER_TIMEOUT, budget=DELIVER_BUDGET)
+                                    timeout=DELIVER_TIMEOUT, budget=DELIVER_BUDGET, **_claims(cfg))
     except TRANSIENT as e:
         raise _retry_transient(self, e, kwargs={"failures": failed}) from None
     if out.left:  # out of time (a slow channel): the untried rest goes on in a message of its own
@@ -286,6 +286,11 @@ def deliver(self, delivery_ids: int | list[int], failures: int | None = None) ->
     # Only the failed ones go again: what was sent is never sent twice.
     raise self.retry(args=([i for i, _ in out.failed],), kwargs={"failures": failed + 1},
                      countdown=countdown) from None
+
+
+def _claims(cfg) -> dict[str, timedelta]:
+    # How a delivery's claim is held: renewed every heartbeat while it is sent, for the lease at most.
+    return {"lease": timedelta(seconds=cfg.delivery_lease), "heartbeat": timedelta(seconds=cfg.delivery_heartbeat)}
 
 
 def queue_deliveries(delivery_ids, failures: int | None = None) -> int:
@@ -359,11 +364,14 @@ def sweep() -> int:
 
     Articles never matched, deliveries pending, failed deliveries whose retry is
     long overdue (the retry message died with its worker), and deliveries left
-    ``sending`` past their lease. Duplicates are harmless: every task is idempotent.
+    ``sending`` by a dead worker (their claim no longer renewed: see the settings
+    delivery_heartbeat and delivery_lease). Duplicates are harmless: every task is idempotent.
     """
     svc, cfg = services(), settings()
+    claims = _claims(cfg)
     work = svc.store.pending_work(timedelta(seconds=tuning()["stale_after"]),
-                                  retry_base=cfg.deliver_retry_base, max_countdown=MAX_COUNTDOWN)
+                                  retry_base=cfg.deliver_retry_base, max_countdown=MAX_COUNTDOWN,
+                                  sending_lease=claims["lease"], heartbeat=claims["heartbeat"])
     _queue_matches(work.articles)
     queue_deliveries(work.deliveries + work.sending_deliveries)
     by_attempts: dict[int, list[int]] = {}
