@@ -190,3 +190,31 @@ def test_web_settings_from_the_environment():
         load_settings(None, environ={"MONITOR_WEB_ORIGINS": "https://monitor.example/path"})
     with pytest.raises(ConfigError):
         load_settings(None, environ={"MONITOR_WEB_SESSION_LIFETIME": "5"})
+
+
+def test_sessions_on_sqlite_and_postgresql(tmp_path, receiver, db_url):
+    """Login, expiry and logout read and write the same rows on both databases."""
+    from monitor.web import create_app
+
+    data = seed(tmp_path, receiver.url, database_url=db_url)
+    clock = Clock()
+    settings = data.settings.model_copy(update={"web_session_lifetime": 600})
+    app = create_app(settings, services=data.services, token=TOKEN, enqueue=lambda i: None, clock=clock)
+    with browser(app) as c, browser(app, "198.51.100.4") as d:
+        log_in(c)
+        log_in(d)
+        clock.now += timedelta(seconds=599)
+        assert c.get("/api/alerts").status_code == 200 and d.get("/api/alerts").status_code == 200
+        c.post("/logout", data={"csrf_token": form_token(c.get("/alerts").text)})
+        assert d.get("/api/alerts").status_code == 200
+        clock.now += timedelta(seconds=2)
+        assert d.get("/api/alerts").status_code == 401
+        log_in(c)  # and the expired rows are cleared on the way
+        assert c.get("/api/alerts").status_code == 200
+    from sqlmodel import Session, select
+
+    from monitor.web.sessions import WebSessionRow
+
+    with Session(data.store.engine) as s:
+        assert len(s.exec(select(WebSessionRow)).all()) == 1
+    data.store.close()
