@@ -19,7 +19,7 @@ RUN groupadd --system --gid 10001 monitor \
        --shell /usr/sbin/nologin monitor
 
 # Build from a throw-away directory so the installed package is the only copy.
-# EXTRAS=ner adds spaCy and its French model (monitor/ner.py); empty by default.
+# EXTRAS=ner adds spaCy and its French model (monitor/adapters/ner.py); empty by default.
 ARG EXTRAS=""
 WORKDIR /build
 COPY . .

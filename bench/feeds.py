@@ -242,7 +242,7 @@ def main() -> None:
     import yaml
 
     from monitor.config import load_settings
-    from monitor.store import Feed, Store
+    from monitor.adapters.store import Feed, Store
     from sqlmodel import Session, update
 
     prefix = f"bench{uuid.uuid4().hex[:6]}-"
@@ -287,7 +287,7 @@ def main() -> None:
         def article_count() -> int:
             from sqlmodel import func, select
 
-            from monitor.store import StoredArticleRow
+            from monitor.adapters.store import StoredArticleRow
 
             with Session(store.engine) as s:
                 return s.exec(select(func.count()).select_from(StoredArticleRow)).one()

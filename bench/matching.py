@@ -15,7 +15,7 @@ For 10, 1,000 and 10,000 rules, on realistic French and English articles of
 - hyperscan floor: a bare scan of the article text (UTF-8) with a hyperscan
   database of the same keys as literals, doing nothing with the hits: what
   the engine's own scanner costs on its own (the engine scans Latin-script
-  fields with hyperscan, see monitor/matcher.py);
+  fields with hyperscan, see monitor/core/matching/);
 - peak memory of compiling the rules and matching, measured in a fresh
   process as the growth of its peak resident set (tracemalloc's peak where
   Linux's /proc is missing); and this process's maximum RSS;
@@ -58,10 +58,10 @@ sys.path.insert(0, str(ROOT))
 import ahocorasick  # noqa: E402
 import hyperscan  # noqa: E402
 
-from monitor.matcher import compile_rules  # noqa: E402
-from monitor.query import EntityRef, Term, atoms, parse_query  # noqa: E402
-from monitor.rules import Keywords, Rule  # noqa: E402
-from monitor.types import Document  # noqa: E402
+from monitor.core.matching import compile_rules  # noqa: E402
+from monitor.core.query import EntityRef, Term, atoms, parse_query  # noqa: E402
+from monitor.core.rules import Keywords, Rule  # noqa: E402
+from monitor.core.types import Document  # noqa: E402
 
 SAMPLE = ROOT / "tests" / "samples" / "otan-ukraine-fr.txt"
 
@@ -159,7 +159,7 @@ def make_rules(n: int, rng: random.Random, seen: list[str], made_up: list[str],
 
 def naive_patterns(rules: list[Rule]) -> list[re.Pattern]:
     """One regex per rule: its positive terms (entities as their aliases) as an alternation."""
-    from monitor.entities import default_entities
+    from monitor.core.entities import default_entities
 
     catalog = default_entities()
     out = []

@@ -233,7 +233,7 @@ def main() -> None:
         "channels": {"hook": f"json://127.0.0.1:{hook_port}/hook"}, "stories": args.stories}))
 
     from monitor.config import load_settings
-    from monitor.store import Store
+    from monitor.adapters.store import Store
     from workers import configure
     from workers.tasks import dispatch_due_feeds
 
@@ -344,7 +344,7 @@ def main() -> None:
     # when each article was stored (the poll that found it), by its feed and item number
     from sqlmodel import Session, select
 
-    from monitor.store import StoredArticleRow
+    from monitor.adapters.store import StoredArticleRow
 
     stored_at = {}
     with Session(store.engine) as s:

@@ -1,6 +1,6 @@
 """Story grouping benchmark: cost per new article as the store grows.
 
-Fills a :class:`monitor.stories.StoryIndex` with N stored articles, all
+Fills a :class:`monitor.core.stories.StoryIndex` with N stored articles, all
 inside the 48-hour window (the worst case: nothing has aged out), then adds
 new articles (half of them edited copies of stored ones, half new stories)
 and times each add, split into computing the candidate (signature and

@@ -16,9 +16,9 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
-from .errors import ConfigError
-from .schedule import parse_quiet_hours, parse_schedule
-from .yamlfile import YamlDoc, parse_yaml, read_yaml_text, validate
+from monitor.core.errors import ConfigError
+from monitor.core.schedule import parse_quiet_hours, parse_schedule
+from monitor.core.yamlfile import YamlDoc, parse_yaml, read_yaml_text, validate
 
 ENV_PREFIX = "MONITOR_"
 DEFAULT_CONFIG_FILE = "monitor.yaml"
@@ -143,7 +143,7 @@ class Settings(BaseModel):
     @classmethod
     def _allow(cls, v: list[str]) -> list[str]:
         if v:
-            from .fetch import check_allow  # the fetcher's own reading of the entries
+            from monitor.adapters.fetch import check_allow  # the fetcher's own reading of the entries
 
             check_allow(v)
         return v
@@ -247,7 +247,7 @@ def _literal_secret_parameter(url: str) -> str | None:
         return None
     # apprise knows which parameters of each service hold secrets; imported only
     # when a channel URL has a query string.
-    from .notify import secret_parameters
+    from monitor.adapters.notify import secret_parameters
 
     for param, value in secret_parameters(url):
         if not _REF_VALUE.fullmatch(value.strip()):

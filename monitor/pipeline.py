@@ -17,16 +17,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from .config import ChannelSpec
-from .errors import DeliveryError, FeedError
-from .feedparse import ParsedFeed, cut_items, parse_feed
-from .fulltext import extract_main_text
-from .fetch import Fetcher
-from .notify import Notifier
-from . import render, spikes, stories, watchdog
-from .schedule import in_quiet_hours, parse_quiet_hours, parse_schedule
-from .store import DELIVERY_HEARTBEAT, DELIVERY_LEASE, Store, claim_expiry
-from .types import DeliveryResult, FeedState, PollRecord, RenderedAlert
+from monitor.config import ChannelSpec
+from monitor.core.errors import DeliveryError, FeedError
+from monitor.core.feeds import ParsedFeed, cut_items, parse_feed
+from monitor.adapters.fulltext import extract_main_text
+from monitor.adapters.fetch import Fetcher
+from monitor.adapters.notify import Notifier
+from monitor.core import render, spikes, stories, watchdog
+from monitor.core.schedule import in_quiet_hours, parse_quiet_hours, parse_schedule
+from monitor.adapters.store import DELIVERY_HEARTBEAT, DELIVERY_LEASE, Store, claim_expiry
+from monitor.core.types import DeliveryResult, FeedState, PollRecord, RenderedAlert
 
 log = logging.getLogger("monitor")
 
@@ -80,7 +80,7 @@ def _problem(parsed: ParsedFeed) -> str | None:
 
 
 def _parse(state: FeedState, got, body_hash: str, now: datetime | None) -> tuple[PollRecord, str | None]:
-    # Items already in the last poll's body are left out (see monitor.feedparse.cut_items).
+    # Items already in the last poll's body are left out (see monitor.core.feeds.cut_items).
     cut = cut_items(got.body, got.headers)
     hashes = cut.packed if cut is not None else None
     fresh = cut.new_items(state.item_hashes) if cut is not None else []
@@ -188,7 +188,7 @@ def match_articles(article_ids, *, store: Store, matcher, channels: Mapping[str,
     ``stories``: "all" groups every article into stories, "matched" only
     those that match a rule (alerts are deduplicated by story either way).
     An article too long or too full of terms to match whole is matched on a
-    prefix (:meth:`monitor.matcher.Matcher.match_bounded`), stored as such
+    prefix (:meth:`monitor.core.matching.Matcher.match_bounded`), stored as such
     (``matched_prefix``) and logged as a warning.
     """
     now = now or datetime.now(timezone.utc)
@@ -364,7 +364,7 @@ def deliver_many(delivery_ids, *, store: Store, notifier: Notifier, tz: str = "U
     returned in ``left``, untouched. While a wave's sends are in flight their
     claims are renewed every ``heartbeat`` (for ``lease`` at most), so those of
     a process that died are taken over three heartbeats after, by the sweeper
-    or a redelivered message (:func:`monitor.store.claim_expiry`). Errors are
+    or a redelivered message (:func:`monitor.adapters.store.claim_expiry`). Errors are
     values; raises only what the store raises.
     """
     ids = list(dict.fromkeys(delivery_ids))

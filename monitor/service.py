@@ -9,8 +9,8 @@ import threading
 from functools import cached_property
 from pathlib import Path
 
-from .config import Settings, load_feeds
-from .errors import MonitorError, RuleError
+from monitor.config import Settings, load_feeds
+from monitor.core.errors import MonitorError, RuleError
 
 log = logging.getLogger("monitor")
 
@@ -69,9 +69,9 @@ class RuleSource:
             return self._matcher
 
     def _load(self):
-        from .matcher import compile_rules
-        from .rules import load_rules
-        from .types import Document
+        from monitor.core.matching import compile_rules
+        from monitor.core.rules import load_rules
+        from monitor.core.types import Document
 
         try:
             ruleset = load_rules(self.path, channels=self.channels)
@@ -100,26 +100,26 @@ class Services:
 
     @cached_property
     def store(self):
-        from .store import Store
+        from monitor.adapters.store import Store
 
         return Store.open(self.settings.effective_database_url)
 
     @cached_property
     def fetcher(self):
-        from .fetch import HttpFetcher
+        from monitor.adapters.fetch import HttpFetcher
 
         return HttpFetcher(timeout=self.settings.fetch_timeout, allow=self.settings.allow_networks)
 
     @cached_property
     def notifier(self):
-        from .notify import AppriseNotifier
+        from monitor.adapters.notify import AppriseNotifier
 
         return AppriseNotifier(self.settings.channel_urls, secrets=self.settings.secrets,
                                locate=self.settings.locate)
 
     @cached_property
     def rules(self) -> RuleSource:
-        from .ner import load_checker
+        from monitor.adapters.ner import load_checker
 
         return RuleSource(self.settings.rules_path, self.settings.channels,
                           load_checker(self.settings.entity_models),
@@ -145,7 +145,7 @@ class Services:
         """Fail fast on bad configuration: rules, channels, feeds, templates and database."""
         self.notifier
         if self.settings.ops_channel and self.settings.ops_channel not in self.settings.channels:
-            from .errors import ConfigError
+            from monitor.core.errors import ConfigError
 
             raise ConfigError(f"unknown channel {self.settings.ops_channel!r} (configured: "
                               f"{', '.join(sorted(self.settings.channels)) or 'none'})", field="ops_channel",
@@ -153,8 +153,8 @@ class Services:
         if self.settings.templates is not None:
             from datetime import datetime, timezone
 
-            from .render import render_alert, render_digest
-            from .types import AlertContent, Hit
+            from monitor.core.render import render_alert, render_digest
+            from monitor.core.types import AlertContent, Hit
 
             sample = AlertContent(rule="r", terms=("OTAN",), title="OTAN", link="https://example.org/",
                                   feed="f", published=datetime.now(timezone.utc), text="OTAN",

@@ -100,7 +100,7 @@ def _reset_pg(url: str) -> None:
     from sqlalchemy import create_engine
     from sqlmodel import SQLModel
 
-    import monitor.store  # noqa: F401  (registers the tables)
+    import monitor.adapters.store  # noqa: F401  (registers the tables)
 
     engine = create_engine(url)
     SQLModel.metadata.drop_all(engine)
@@ -120,7 +120,7 @@ def db_url(request, tmp_path):
 @pytest.fixture
 def store(db_url):
     """A Store on empty tables, SQLite then PostgreSQL (test modules may define their own)."""
-    from monitor.store import Store
+    from monitor.adapters.store import Store
 
     s = Store.open(db_url)
     yield s

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from conftest import ROOT, run_monitor
-from monitor.backtest import backtest, stored_articles
+from monitor.adapters.backtest import backtest, stored_articles
 from monitor.config import FeedSpec
-from monitor.matcher import compile_rules
-from monitor.rules import Keywords, Rule
-from monitor.store import Store
-from monitor.types import Article
+from monitor.core.matching import compile_rules
+from monitor.core.rules import Keywords, Rule
+from monitor.adapters.store import Store
+from monitor.core.types import Article
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
 TEXTS = ["L'OTAN se réunit à Bruxelles.", "Le match de football de l'OTAN.", "La météo de Lyon.",

@@ -8,11 +8,11 @@ import pytest
 from conftest import Receiver, article_rss
 from monitor import pipeline
 from monitor.config import FeedSpec
-from monitor.matcher import compile_rules
-from monitor.notify import AppriseNotifier
-from monitor.rules import parse_rules
-from monitor.store import Store
-from monitor.types import FetchResult
+from monitor.core.matching import compile_rules
+from monitor.adapters.notify import AppriseNotifier
+from monitor.core.rules import parse_rules
+from monitor.adapters.store import Store
+from monitor.core.types import FetchResult
 
 RULES = """
 rules:

@@ -20,10 +20,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from conftest import free_port
-from monitor.errors import DeliveryError
-from monitor.notify import AppriseNotifier, defuse_mentions, escape_raw_html, redact
-from monitor.render import ZWSP, render_alert, render_digest
-from monitor.types import AlertContent, Hit, RenderedAlert
+from monitor.core.errors import DeliveryError
+from monitor.adapters.notify import AppriseNotifier, defuse_mentions, escape_raw_html, redact
+from monitor.core.render import ZWSP, render_alert, render_digest
+from monitor.core.types import AlertContent, Hit, RenderedAlert
 from test_render import ALLOWED_TAGS, _Elements, markdown_to_html
 
 LINK = "https://example.com/monde/otan"

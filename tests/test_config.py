@@ -8,7 +8,7 @@ import pytest
 
 from conftest import run_monitor
 from monitor.config import load_settings
-from monitor.errors import ConfigError
+from monitor.core.errors import ConfigError
 
 GOOD_RULES = "rules:\n  - name: otan\n    keywords:\n      any: [OTAN]\n    channels: [hook]\n"
 GOOD_CONFIG = "rules_path: rules\nfeeds_path: feeds.yaml\ndata_dir: data\nchannels:\n  hook: json://127.0.0.1:9/x\n"

@@ -19,9 +19,9 @@ import pytest
 from feedcorpus import FEED, NOT_A_FEED, USABLE, CorpusDoc, corpus
 from monitor import pipeline
 from monitor.config import FeedSpec
-from monitor.feedparse import parse_feed
-from monitor.store import Store
-from monitor.types import FetchResult
+from monitor.core.feeds import parse_feed
+from monitor.adapters.store import Store
+from monitor.core.types import FetchResult
 
 NOW = datetime(2022, 1, 25, 12, 0, tzinfo=timezone.utc)
 MOJIBAKE = re.compile("Ã|â€|Â|\ufffd")

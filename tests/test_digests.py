@@ -10,9 +10,9 @@ from conftest import RecordingNotifier
 
 from monitor import pipeline
 from monitor.config import ChannelSpec, FeedSpec
-from monitor.schedule import in_quiet_hours, parse_quiet_hours, parse_schedule
-from monitor.store import Store
-from monitor.types import Article, Hit, Match
+from monitor.core.schedule import in_quiet_hours, parse_quiet_hours, parse_schedule
+from monitor.adapters.store import Store
+from monitor.core.types import Article, Hit, Match
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)  # a Monday, 10:00 in Paris
 

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from conftest import ARTICLE_TITLE, article_rss, start_monitor, wait_for
-from monitor.store import Store
+from monitor.adapters.store import Store
 
 pytestmark = pytest.mark.slow
 LINK = "https://www.example.org/monde/canada-otan-ukraine?utm_source=rss&utm_medium=feed"

@@ -21,10 +21,10 @@ import pytest
 from conftest import run_monitor
 from monitor import pipeline
 from monitor.config import load_settings
-from monitor.matcher import compile_rules
-from monitor.rules import load_rules
+from monitor.core.matching import compile_rules
+from monitor.core.rules import load_rules
 from monitor.service import Services
-from monitor.types import Article
+from monitor.core.types import Article
 
 # Every C0 control but line breaks and tabs, DEL, every C1 control, the bidi marks,
 # embeddings, overrides and isolates.
@@ -86,7 +86,7 @@ def seed(tmp_path: Path) -> Seeded:
     store.finish_delivery(delivery, ok=False, error=DELIVERY_ERROR)
     from sqlmodel import Session, select
 
-    from monitor.store import MatchRow
+    from monitor.adapters.store import MatchRow
 
     with Session(store.engine) as s:
         [match_id] = s.exec(select(MatchRow.id)).all()

@@ -333,7 +333,7 @@ class Deployment:
         return self.start("beat")
 
     def store(self):
-        from monitor.store import Store
+        from monitor.adapters.store import Store
 
         return Store.open(self.db)
 
@@ -605,7 +605,7 @@ def test_database_refusing_connections_for_a_while(own_redis, deployment, feeds,
         proxy.up()
         # Bound: the database retry countdown (1, 2, 4 s...) + the sweeper.
         assert_each_once(hook, 30, 60, "after the database refused connections for 4 s")
-        from monitor.store import Store
+        from monitor.adapters.store import Store
 
         from workers.tasks import DELIVER_THREADS
 
@@ -624,7 +624,7 @@ def test_the_same_match_message_twice_gives_one_notification(own_redis, deployme
     dep = deployment(db=db, broker=own_redis.url, feed_urls=[url], channels={"hook": hook.url})
     store = dep.store()
     from monitor.config import load_feeds
-    from monitor.feedparse import parse_feed
+    from monitor.core.feeds import parse_feed
 
     store.sync_feeds(load_feeds(dep.tmp / "feeds.yaml"), default_interval=900)
     fid = store.feed_id(url)
@@ -665,7 +665,7 @@ def test_one_failing_channel_retries_alone_then_is_dead(own_redis, deployment, f
     assert out.returncode == 0, out.stderr
     assert "dead" in out.stdout and "-> bad" in out.stdout and "attempts 3" in out.stdout, out.stdout
     status = run_monitor("--config", dep.config, "status", "--json", env=FAST_SWEEP)
-    if status.returncode == 0:  # once the command is registered in monitor/cli.py
+    if status.returncode == 0:  # once the command is registered in monitor/cli/
         import json
 
         report = json.loads(status.stdout)
@@ -681,8 +681,8 @@ def test_a_poison_article_is_dead_lettered_and_the_batch_goes_on(own_redis, depl
     from sqlmodel import Session, update
 
     from monitor.config import load_feeds
-    from monitor.feedparse import parse_feed
-    from monitor.store import Feed
+    from monitor.core.feeds import parse_feed
+    from monitor.adapters.store import Feed
 
     store.sync_feeds(load_feeds(dep.tmp / "feeds.yaml"), default_interval=900)
     ids = []
@@ -723,7 +723,7 @@ def test_a_message_that_never_finishes_is_dead_lettered(own_redis, deployment, f
     from celery.exceptions import TimeLimitExceeded
 
     from monitor.config import load_feeds
-    from monitor.feedparse import parse_feed
+    from monitor.core.feeds import parse_feed
 
     store.sync_feeds(load_feeds(dep.tmp / "feeds.yaml"), default_interval=900)
     [aid] = store.record_poll(store.feed_id(url), status=200, articles=parse_feed(rss("dies", 1), url=url).articles)

@@ -1,4 +1,4 @@
-"""monitor.feedparse on the real sample feeds, plus its pure helpers."""
+"""monitor.core.feeds on the real sample feeds, plus its pure helpers."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.errors import FeedError
-from monitor.feedparse import ParsedFeed, canonical_url, detect_language, html_to_text, parse_feed
+from monitor.core.errors import FeedError
+from monitor.core.feeds import ParsedFeed, canonical_url, detect_language, html_to_text, parse_feed
 
 FEEDS = Path(__file__).parent / "samples" / "feeds"
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=timezone.utc)
@@ -372,7 +372,7 @@ def test_html_to_text(html, expected):
 # --- purity -------------------------------------------------------------------------
 
 def test_feedparse_imports_no_adapter_library():
-    code = ("import sys, monitor.feedparse\n"
+    code = ("import sys, monitor.core.feeds\n"
             "adapters = ('httpx', 'celery', 'sqlalchemy', 'sqlmodel', 'apprise')\n"
             "bad = [m for m in adapters if m in sys.modules]\n"
             "print(','.join(bad))")
@@ -387,7 +387,7 @@ def test_whitespace_shortcuts_give_what_split_and_join_give():
     assert all(not c.isprintable() for c in map(chr, range(0x110000)) if c.isspace() and c != " ")
     import random
 
-    from monitor.feedparse import _normalize, _single_line, _tidy_lines
+    from monitor.core.feeds import _normalize, _single_line, _tidy_lines
     import unicodedata
 
     rng = random.Random(7)

@@ -1,4 +1,4 @@
-"""monitor.fetch against real HTTP servers on loopback, and the address guard."""
+"""monitor.adapters.fetch against real HTTP servers on loopback, and the address guard."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from conftest import Route, answer, send
-from monitor.errors import BlockedAddressError, FeedError, FetchError
-from monitor.fetch import Fetcher, HttpFetcher, check_url
+from monitor.core.errors import BlockedAddressError, FeedError, FetchError
+from monitor.adapters.fetch import Fetcher, HttpFetcher, check_url
 
 FEEDS = Path(__file__).parent / "samples" / "feeds"
 LOOPBACK = ("127.0.0.0/8",)
@@ -400,7 +400,7 @@ def test_allow_network_must_be_valid():
 
 
 def test_fetcher_reads_a_real_feed_end_to_end(server, fetcher):
-    from monitor.feedparse import parse_feed
+    from monitor.core.feeds import parse_feed
 
     body = (FEEDS / "uolNoticias.rss").read_bytes()
     server.routes["/uol"] = answer(200, gzip.compress(body), Content_Encoding="gzip",

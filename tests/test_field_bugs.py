@@ -19,11 +19,12 @@ from xml.sax.saxutils import escape
 import pytest
 
 from conftest import SAMPLES, RecordingNotifier, article_rss
-from monitor import pipeline, render
+from monitor import pipeline
+from monitor.core import render
 from monitor.config import FeedSpec
-from monitor.matcher import compile_rules
-from monitor.rules import parse_rules
-from monitor.types import FetchResult
+from monitor.core.matching import compile_rules
+from monitor.core.rules import parse_rules
+from monitor.core.types import FetchResult
 
 
 class Fetcher:
@@ -107,7 +108,7 @@ def mentions(pattern: str) -> list[str]:
 
 
 def test_an_entity_alert_lists_the_words_of_the_article_that_matched(tmp_path):
-    from monitor.store import Store
+    from monitor.adapters.store import Store
 
     # The Ukraine entity of rules/entities.yaml: "Ukraine" and the French forms, inflected.
     words = mentions(r"\b[Uu]krain\w*")
@@ -141,7 +142,7 @@ def test_an_entity_alert_lists_the_words_of_the_article_that_matched(tmp_path):
 
 @pytest.mark.parametrize("accelerate", [True, False], ids=["hyperscan", "automaton"])
 def test_entity_terms_are_the_mentions_on_both_engines_and_in_other_scripts(accelerate):
-    from monitor.types import Document
+    from monitor.core.types import Document
 
     doc = Document(title=SAMPLE_TITLE, text=SAMPLE_TEXT, language="fr")
     rules = parse_rules("rules:\n  - name: p\n    query: 'entity:putin'\n    channels: [hook]\n", "r.yaml",

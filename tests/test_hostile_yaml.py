@@ -16,12 +16,12 @@ import pytest
 from conftest import ROOT, run_monitor
 from monitor import pipeline
 from monitor.config import FeedSpec, load_feeds, load_settings
-from monitor.errors import ConfigError, RuleError
-from monitor.query import MAX_DEPTH as QUERY_DEPTH
-from monitor.rules import load_rules, parse_rules
+from monitor.core.errors import ConfigError, RuleError
+from monitor.core.query import MAX_DEPTH as QUERY_DEPTH
+from monitor.core.rules import load_rules, parse_rules
 from monitor.service import RuleSource, Services
-from monitor.types import Article
-from monitor.yamlfile import MAX_DEPTH, parse_yaml
+from monitor.core.types import Article
+from monitor.core.yamlfile import MAX_DEPTH, parse_yaml
 
 # "Billion laughs": nine levels of nine aliases, 9**9 leaves once expanded, in under 600 bytes.
 BOMB_BODY = "\n".join(
@@ -42,7 +42,7 @@ PROBE = textwrap.dedent("""
     kind, path = sys.argv[1], Path(sys.argv[2])
     try:
         if kind == "rules":
-            from monitor.rules import load_rules
+            from monitor.core.rules import load_rules
             load_rules(path)
         elif kind == "feeds":
             from monitor.config import load_feeds
@@ -51,7 +51,7 @@ PROBE = textwrap.dedent("""
             from monitor.config import load_settings
             load_settings(str(path), environ={})
         elif kind == "catalog":
-            from monitor.entities import load_entities
+            from monitor.core.entities import load_entities
             load_entities(path)
         elif kind == "pasted":
             from monitor.web.tester import parse_pasted_rules
@@ -200,7 +200,7 @@ def test_a_broken_rule_edit_keeps_the_previous_rules_live(tmp_path, caplog, brok
     pipeline.match_articles(ids, store=store, matcher=svc.rules.matcher())
     from sqlmodel import Session, select
 
-    from monitor.store import MatchRow
+    from monitor.adapters.store import MatchRow
     with Session(store.engine) as s:
         assert [m.rule for m in s.exec(select(MatchRow))] == ["otan"]
 
@@ -231,7 +231,7 @@ def test_the_matching_limits_of_the_settings_reach_the_workers_matcher(tmp_path)
     settings = load_settings(None, environ={"MONITOR_MATCH_MAX_CHARS": "1000"}, overrides={
         "data_dir": str(tmp_path), "rules_path": str(rules), "feeds_path": str(tmp_path / "feeds.yaml"),
         "entity_models": []})
-    from monitor.types import Document
+    from monitor.core.types import Document
     outcome = Services(settings).rules.matcher().match_bounded(Document("OTAN", "le texte " * 500 + "OTAN"))
     assert outcome.prefix is not None and outcome.prefix <= 1000
     assert [h.field for m in outcome.matches for h in m.hits] == ["title"]  # the far mention is past the cut

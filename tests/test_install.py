@@ -29,7 +29,7 @@ def test_the_pip_python_ships_installs_what_full_text_extraction_imports(tmp_pat
 
 
 def test_full_text_extraction_works_in_this_environment():
-    from monitor.fulltext import extract_main_text
+    from monitor.adapters.fulltext import extract_main_text
 
     page = ("<html><body><article><h1>L'OTAN</h1>"
             + "<p>Les alliés de l'OTAN se sont réunis jeudi à Bruxelles pour parler de l'Ukraine.</p>" * 8

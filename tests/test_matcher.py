@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.matcher import compile_rules
-from monitor.rules import Keywords, Rule, load_rules
-from monitor.text import tokenize
-from monitor.types import Document, Hit, Match
+from monitor.core.matching import compile_rules
+from monitor.core.rules import Keywords, Rule, load_rules
+from monitor.core.text import tokenize
+from monitor.core.types import Document, Hit, Match
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent
@@ -379,7 +379,7 @@ def test_latin_script_fields_are_scanned_by_hyperscan():
 def test_a_processor_hyperscan_refuses_still_matches(monkeypatch):
     import hyperscan
 
-    import monitor.matcher as matcher_module
+    import monitor.core.matching as matcher_module
 
     def refuse(*args, **kwargs):
         raise hyperscan.ArchitectureError("this processor lacks SSSE3")
@@ -409,7 +409,7 @@ def test_adding_a_rule_never_removes_another_match(rule_list, extra, position, d
 
 
 def test_the_core_imports_no_adapter_library():
-    code = ("import sys, monitor.text, monitor.rules, monitor.matcher\n"
+    code = ("import sys, monitor.core.text, monitor.core.rules, monitor.core.matching\n"
             "bad = {'celery', 'sqlalchemy', 'sqlmodel', 'httpx', 'apprise'}\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in bad))\n")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
@@ -584,8 +584,8 @@ def queries(draw, depth=0) -> str:
 
 def reference_query_match(rule: Rule, doc: Document) -> Match | None:
     """Evaluate one query rule by brute force over the tokens of each field."""
-    from monitor.query import parse_query
-    from monitor.text import fold_case
+    from monitor.core.query import parse_query
+    from monitor.core.text import fold_case
 
     fields = [("title", doc.title, tokenize(doc.title)), ("text", doc.text, tokenize(doc.text))]
     node = parse_query(rule.query)
@@ -613,7 +613,7 @@ def reference_query_match(rule: Rule, doc: Document) -> Match | None:
         return out
 
     def ev(n):
-        from monitor.query import And, Near, Not, Or, Term
+        from monitor.core.query import And, Near, Not, Or, Term
         if isinstance(n, Term):
             order.append(n.text)
             k = len(order) - 1
@@ -652,7 +652,7 @@ def reference_query_match(rule: Rule, doc: Document) -> Match | None:
 @settings(max_examples=300, deadline=None)
 @given(query_list=st.lists(queries(), min_size=1, max_size=4), min_mentions=st.integers(1, 3), doc=documents)
 def test_compiled_queries_agree_with_reference(query_list, min_mentions, doc, accelerate):
-    from monitor.query import QueryError, parse_query
+    from monitor.core.query import QueryError, parse_query
     rules_ = []
     for i, q in enumerate(query_list):
         try:

@@ -20,10 +20,10 @@ from sqlalchemy import inspect, text
 
 from monitor import pipeline
 from monitor.config import FeedSpec, Settings
-from monitor.matcher import MATCH_MAX_CHARS, MATCH_MAX_OCCURRENCES, compile_rules
-from monitor.rules import Rule, load_rules
-from monitor.store import Store
-from monitor.types import Article, Document
+from monitor.core.matching import MATCH_MAX_CHARS, MATCH_MAX_OCCURRENCES, compile_rules
+from monitor.core.rules import Rule, load_rules
+from monitor.adapters.store import Store
+from monitor.core.types import Article, Document
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "tests" / "samples" / "otan-ukraine-fr.txt"  # the real French article

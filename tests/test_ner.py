@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from monitor.entities import load_entities
-from monitor.matcher import compile_rules
-from monitor.ner import SpacyChecker, load_checker
-from monitor.rules import Rule
-from monitor.types import Document
+from monitor.core.entities import load_entities
+from monitor.core.matching import compile_rules
+from monitor.adapters.ner import SpacyChecker, load_checker
+from monitor.core.rules import Rule
+from monitor.core.types import Document
 
 from conftest import run_monitor
 
@@ -104,7 +104,7 @@ def test_a_language_without_a_model_is_not_checked(checker):
 
 
 def test_missing_models_and_bad_entries_turn_the_check_off(caplog):
-    with caplog.at_level(logging.ERROR, logger="monitor.ner"):
+    with caplog.at_level(logging.ERROR, logger="monitor.adapters.ner"):
         assert load_checker(["fr:no_such_model_xx", "nonsense"]) is None
     assert "'nonsense' is not language:model" in caplog.text
     assert load_checker([]) is None

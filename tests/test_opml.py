@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from monitor.config import FeedSpec, load_feeds
-from monitor.errors import ConfigError
-from monitor.opml import merge_feeds_yaml, parse_opml, read_opml, render_opml
+from monitor.core.errors import ConfigError
+from monitor.core.opml import merge_feeds_yaml, parse_opml, read_opml, render_opml
 
 # As Feedly exports: folders one level deep, text and title both set, a feed in two folders.
 FEEDLY = """<?xml version="1.0" encoding="UTF-8"?>

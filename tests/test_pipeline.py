@@ -11,12 +11,12 @@ import pytest
 from conftest import article_rss
 from monitor import pipeline
 from monitor.config import FeedSpec
-from monitor.errors import DeliveryError, FetchError
-from monitor.matcher import compile_rules
-from monitor.rules import parse_rules
+from monitor.core.errors import DeliveryError, FetchError
+from monitor.core.matching import compile_rules
+from monitor.core.rules import parse_rules
 from monitor.service import RuleSource
-from monitor.store import Store
-from monitor.types import FetchResult
+from monitor.adapters.store import Store
+from monitor.core.types import FetchResult
 
 RULES = """
 rules:

@@ -19,12 +19,12 @@ from pydantic import ValidationError
 
 from conftest import Route, answer, article_rss, send
 from monitor.config import FeedSpec
-from monitor.errors import BlockedAddressError
-from monitor.feedparse import parse_feed
-from monitor.fetch import HttpFetcher
+from monitor.core.errors import BlockedAddressError
+from monitor.core.feeds import parse_feed
+from monitor.adapters.fetch import HttpFetcher
 from monitor.pipeline import poll_feed
-from monitor.store import FeedRow, Store
-from monitor.types import StoredArticle
+from monitor.adapters.store import FeedRow, Store
+from monitor.core.types import StoredArticle
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=timezone.utc)
 HEALTHY = article_rss(link="https://example.org/healthy")

@@ -6,8 +6,8 @@ import pickle
 
 import pytest
 
-from monitor.errors import RuleError
-from monitor.query import (And, EntityRef, Near, Not, Or, QueryError, Term, TermPattern, parse_query,
+from monitor.core.errors import RuleError
+from monitor.core.query import (And, EntityRef, Near, Not, Or, QueryError, Term, TermPattern, parse_query,
                            positive_atoms)
 
 

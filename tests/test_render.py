@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.errors import ConfigError
-from monitor.render import (
+from monitor.core.errors import ConfigError
+from monitor.core.render import (
     DIGEST_MAX_ITEMS,
     ELLIPSIS,
     FORMATS,
@@ -26,7 +26,7 @@ from monitor.render import (
     render_test_message,
     snippet,
 )
-from monitor.types import AlertContent, Hit
+from monitor.core.types import AlertContent, Hit
 
 SAMPLE = Path(__file__).parent / "samples" / "otan-ukraine-fr.txt"
 TITLE = ("Le Canada s’associe au Royaume-Uni pour tenter d’arrêter Poutine alors que des forces "
@@ -670,7 +670,7 @@ def test_test_message_rejects_unknown_format():
 
 
 def test_render_imports_no_adapter_library():
-    code = ("import sys, monitor.render; "
+    code = ("import sys, monitor.core.render; "
             "print(sorted(m for m in ('celery', 'sqlalchemy', 'sqlmodel', 'httpx', 'apprise') "
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,

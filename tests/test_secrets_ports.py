@@ -25,10 +25,10 @@ import pytest
 
 from conftest import free_port, run_monitor, send
 from monitor.config import load_settings
-from monitor.errors import BlockedAddressError, ConfigError, DeliveryError
-from monitor.fetch import HttpFetcher, check_url
-from monitor.notify import AppriseNotifier
-from monitor.render import render_test_message
+from monitor.core.errors import BlockedAddressError, ConfigError, DeliveryError
+from monitor.adapters.fetch import HttpFetcher, check_url
+from monitor.adapters.notify import AppriseNotifier
+from monitor.core.render import render_test_message
 
 RULES = "rules:\n  - name: otan\n    keywords:\n      any: [OTAN]\n    channels: [hook]\n"
 # A base64-like token: "/", "+" and "=" are encoded differently by each URL that carries it.

@@ -12,9 +12,9 @@ from conftest import ROOT, SAMPLES, run_monitor
 from monitor.cli import cli
 from monitor.config import load_feeds, load_settings
 
-CORE = ["monitor.text", "monitor.rules", "monitor.matcher", "monitor.feedparse", "monitor.render",
-        "monitor.yamlfile", "monitor.types", "monitor.errors", "monitor.stories", "monitor.spikes",
-        "monitor.watchdog", "monitor.schedule", "monitor.dedup", "monitor.opml"]
+CORE = ["monitor.core.text", "monitor.core.rules", "monitor.core.matching", "monitor.core.feeds", "monitor.core.render",
+        "monitor.core.yamlfile", "monitor.core.types", "monitor.core.errors", "monitor.core.stories", "monitor.core.spikes",
+        "monitor.core.watchdog", "monitor.core.schedule", "monitor.core.dedup", "monitor.core.opml"]
 IO_LIBS = ["celery", "kombu", "sqlalchemy", "sqlmodel", "httpx", "apprise", "redis", "psycopg"]
 
 

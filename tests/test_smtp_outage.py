@@ -7,12 +7,12 @@ import pytest
 from conftest import _Mailbox, article_rss, free_port
 from monitor import pipeline
 from monitor.config import FeedSpec
-from monitor.errors import DeliveryError
-from monitor.matcher import compile_rules
-from monitor.notify import AppriseNotifier
-from monitor.rules import parse_rules
-from monitor.store import Store
-from monitor.types import FetchResult
+from monitor.core.errors import DeliveryError
+from monitor.core.matching import compile_rules
+from monitor.adapters.notify import AppriseNotifier
+from monitor.core.rules import parse_rules
+from monitor.adapters.store import Store
+from monitor.core.types import FetchResult
 
 RULES = """
 rules:

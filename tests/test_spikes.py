@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from monitor.spikes import SpikeState, spike
+from monitor.core.spikes import SpikeState, spike
 
 
 def run(counts, *, warmup=168, **kw):

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import text
 
 from monitor.config import FeedSpec
-from monitor.errors import StoreError
-from monitor.store import Store
-from monitor.types import Article, Hit, Match
+from monitor.core.errors import StoreError
+from monitor.adapters.store import Store
+from monitor.core.types import Article, Hit, Match
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -191,7 +191,7 @@ def test_a_batch_records_each_feed_as_it_went(store, feed_id):
     other = store.sync_feeds([FeedSpec(url="https://example.org/a.rss", name="A", interval=60),
                               FeedSpec(url="https://example.org/b.rss", interval=30)],
                              default_interval=900)["https://example.org/b.rss"]
-    from monitor.types import PollRecord
+    from monitor.core.types import PollRecord
 
     store.record_poll(feed_id, status=200, articles=[art("g1")], etag='"e1"', last_modified="Mon",
                       body_hash="h1", now=T0)
@@ -302,7 +302,7 @@ def test_processes_starting_together_on_a_new_database_all_open_it(db_url):
     import time as _time
 
     start = _time.time() + 1.5
-    code = ("import sys, time; from monitor.store import Store; "
+    code = ("import sys, time; from monitor.adapters.store import Store; "
             f"time.sleep(max(0, {start} - time.time())); Store.open(sys.argv[1]).close()")
     procs = [subprocess.Popen([sys.executable, "-c", code, db_url], stderr=subprocess.PIPE, text=True)
              for _ in range(4)]
@@ -313,7 +313,7 @@ def test_processes_starting_together_on_a_new_database_all_open_it(db_url):
     store.close()
 
 
-@pytest.mark.parametrize("hook", ["monitor.store:_sqlite_pragmas", "workers.sqlite_queue:_wal"])
+@pytest.mark.parametrize("hook", ["monitor.adapters.store:_sqlite_pragmas", "workers.sqlite_queue:_wal"])
 def test_connections_switching_a_new_sqlite_database_to_wal_together_all_succeed(tmp_path, hook):
     # Every new connection of the store and of the embedded queue sets WAL; on a new file
     # SQLite refuses all but one of those arriving at the same moment, without waiting.

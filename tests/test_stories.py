@@ -157,7 +157,7 @@ def test_expire_forgets_old_articles():
 
 
 def test_the_story_modules_import_no_io_library():
-    mods = ["monitor.stories", "monitor.spikes", "monitor.watchdog"]
+    mods = ["monitor.core.stories", "monitor.core.spikes", "monitor.core.watchdog"]
     libs = ["celery", "kombu", "sqlalchemy", "sqlmodel", "httpx", "apprise", "redis", "psycopg"]
     code = (f"import sys, json\nfor m in {mods!r}: __import__(m)\n"
             f"print(json.dumps(sorted(m for m in {libs!r} if m in sys.modules)))")

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta, timezone
 from conftest import RecordingNotifier, run_monitor
 from monitor import pipeline
 from monitor.config import ChannelSpec, FeedSpec
-from monitor.matcher import compile_rules
-from monitor.rules import parse_rules
-from monitor.types import Article
+from monitor.core.matching import compile_rules
+from monitor.core.rules import parse_rules
+from monitor.core.types import Article
 
 T0 = datetime(2026, 5, 4, 8, 0, tzinfo=timezone.utc)
 WIRE = ("L'OTAN renforce sa présence en Roumanie",
@@ -153,8 +153,8 @@ def test_what_grouping_stores_of_each_article_is_its_own_signature_size_and_enti
     # Later batches compare new articles with these stored values, never with the texts.
     from sqlmodel import Session, select
 
-    from monitor import stories
-    from monitor.store import StoredArticleRow
+    from monitor.core import stories
+    from monitor.adapters.store import StoredArticleRow
 
     fid = store.sync_feeds([FeedSpec(url="https://a.example.org/rss", name="A")], default_interval=60)[
         "https://a.example.org/rss"]

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.text import Token, normalize, tokenize
+from monitor.core.text import Token, normalize, tokenize
 
 
 def norms(s: str) -> list[str]:
@@ -131,13 +131,13 @@ FAST = list("abdlqstuxzOTANÉéèçÇàÀ09 '’‘-–—.,;«»\n\u00a0") + ["
 
 @given(st.lists(st.sampled_from(FAST), max_size=60).map("".join))
 def test_the_fast_path_gives_the_exact_tokens(s):
-    from monitor.text import _tokenize_exact
+    from monitor.core.text import _tokenize_exact
 
     assert tokenize(s) == _tokenize_exact(s)
 
 
 @given(st.lists(st.sampled_from(ALPHABET + FAST), max_size=40).map("".join))
 def test_any_text_gives_the_exact_tokens(s):
-    from monitor.text import _tokenize_exact
+    from monitor.core.text import _tokenize_exact
 
     assert tokenize(s) == _tokenize_exact(s)

@@ -8,8 +8,8 @@ from conftest import RecordingNotifier
 
 from monitor import pipeline
 from monitor.config import FeedSpec
-from monitor.rules import parse_rules
-from monitor.types import Article, Hit, Match
+from monitor.core.rules import parse_rules
+from monitor.core.types import Article, Hit, Match
 
 T0 = datetime(2026, 6, 1, 0, 0, tzinfo=timezone.utc)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from monitor.watchdog import FeedHealth, WatchdogState, cadence, feed_alerts, rule_silence
+from monitor.core.watchdog import FeedHealth, WatchdogState, cadence, feed_alerts, rule_silence
 
 T0 = datetime(2026, 3, 2, tzinfo=timezone.utc)
 POLL = timedelta(minutes=15)

@@ -23,10 +23,10 @@ with warnings.catch_warnings():  # Starlette 1.x prefers httpx2 for its test cli
 from conftest import ARTICLE_TITLE, SAMPLES, free_port  # noqa: E402
 from monitor import pipeline  # noqa: E402
 from monitor.config import FeedSpec, load_settings  # noqa: E402
-from monitor.matcher import compile_rules  # noqa: E402
-from monitor.rules import load_rules  # noqa: E402
+from monitor.core.matching import compile_rules  # noqa: E402
+from monitor.core.rules import load_rules  # noqa: E402
 from monitor.service import Services  # noqa: E402
-from monitor.types import Article  # noqa: E402
+from monitor.core.types import Article  # noqa: E402
 from monitor.web import create_app  # noqa: E402
 from monitor.web.tester import BACKTEST_MAX, MAX_RULE_CHARS  # noqa: E402
 
@@ -106,7 +106,7 @@ def seed(tmp_path: Path, hook_url: str | None = None, database_url: str | None =
     pending = pipeline.match_articles(ids, store=store, matcher=matcher, channels=settings.channels)
     from sqlmodel import Session, select
 
-    from monitor.store import Delivery, MatchRow
+    from monitor.adapters.store import Delivery, MatchRow
 
     with Session(store.engine) as s:
         alerts = {(next(k for k, v in articles.items() if v == m.article_id), m.rule): m.id
@@ -614,7 +614,7 @@ def test_failure_limit_forgets_the_least_recent_addresses_first():
 def test_cli_refuses_a_public_address_without_a_token():
     from click.testing import CliRunner
 
-    from monitor.cli_web import web
+    from monitor.cli.web import web
 
     r = CliRunner().invoke(web, ["--host", "0.0.0.0"], env={"MONITOR_WEB_TOKEN": ""})
     assert r.exit_code != 0 and "without a token" in r.output

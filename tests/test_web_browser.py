@@ -172,9 +172,9 @@ def test_pages_fit_a_phone_screen(browser, site):
 def _more_history(site) -> None:
     """Matches spread over past days, so the charts have something to show."""
     from monitor import pipeline
-    from monitor.matcher import compile_rules
-    from monitor.rules import load_rules
-    from monitor.types import Article
+    from monitor.core.matching import compile_rules
+    from monitor.core.rules import load_rules
+    from monitor.core.types import Article
 
     matcher = compile_rules(load_rules(site.settings.rules_path).rules)
     now = datetime.now(timezone.utc)

@@ -16,7 +16,7 @@ uvicorn = pytest.importorskip("uvicorn")
 httpx = pytest.importorskip("httpx")
 
 from conftest import free_port, wait_for  # noqa: E402
-from monitor.fetch import HttpFetcher  # noqa: E402
+from monitor.adapters.fetch import HttpFetcher  # noqa: E402
 from test_web_api import SAMPLE_BODY, seed  # noqa: E402
 
 RULES = "rules:\n  - name: t\n    keywords: {any: [OTAN]}\n"

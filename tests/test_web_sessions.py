@@ -18,7 +18,7 @@ with warnings.catch_warnings():  # Starlette 1.x prefers httpx2 for its test cli
     from starlette.testclient import TestClient  # noqa: E402
 
 from monitor.config import load_settings  # noqa: E402
-from monitor.errors import ConfigError  # noqa: E402
+from monitor.core.errors import ConfigError  # noqa: E402
 from monitor.service import Services  # noqa: E402
 from test_web_api import seed  # noqa: E402
 

@@ -12,7 +12,7 @@ from kombu.transport import TRANSPORT_ALIASES
 from kombu.transport import sqlalchemy as kombu_sqla
 from sqlalchemy import create_engine, event
 
-from monitor.store import enable_wal
+from monitor.adapters.store import enable_wal
 
 
 def _wal(dbapi_conn, _record):

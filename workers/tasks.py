@@ -14,10 +14,12 @@ from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from monitor import pipeline, stories
-from monitor.errors import DeliveryError, StoreError
+from monitor import pipeline
 
-from .app import MAX_COUNTDOWN, app, match_time_limits, services, settings, tuning
+from monitor.core import stories
+from monitor.core.errors import DeliveryError, StoreError
+
+from workers.app import MAX_COUNTDOWN, app, match_time_limits, services, settings, tuning
 
 log = logging.getLogger("monitor")
 MATCH_BATCH = 200  # article ids per match task: one task per poll, bounded
@@ -339,7 +341,7 @@ def flush_digests() -> int:
     return len(made)
 
 
-@app.task(name="monitor.watchdog")
+@app.task(name="monitor.core.watchdog")
 @_periodic
 def watchdog() -> int:
     """Tell the ops channel about feeds failing, gone or quiet, and daily rules gone silent (each once)."""
@@ -349,7 +351,7 @@ def watchdog() -> int:
                                      rules=rules, failures=cfg.watchdog_failures))
 
 
-@app.task(name="monitor.spikes")
+@app.task(name="monitor.core.spikes")
 @_periodic
 def spikes() -> int:
     """One alert per burst for rules with spike_alerts: matches in the last hour far above normal."""

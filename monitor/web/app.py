@@ -26,20 +26,20 @@ from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .. import render
-from ..config import Settings
-from ..errors import DeliveryError, FeedError, BlockedAddressError, MonitorError, RuleError
-from ..types import Document
-from . import queries
-from . import schemas as S
-from .filters import (DELIVERY_STATUSES, FEED_HEALTH, FilterError, parse_alert_filter, parse_delivery_filter,
+from monitor.core import render
+from monitor.config import Settings
+from monitor.core.errors import DeliveryError, FeedError, BlockedAddressError, MonitorError, RuleError
+from monitor.core.types import Document
+from monitor.web import queries
+from monitor.web import schemas as S
+from monitor.web.filters import (DELIVERY_STATUSES, FEED_HEALTH, FilterError, parse_alert_filter, parse_delivery_filter,
                       parse_feed_filter)
-from .highlight import segments
-from .pool import Stopped, WorkPool
-from .security import (CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, FailureLimit, Guard,
+from monitor.web.highlight import segments
+from monitor.web.pool import Stopped, WorkPool
+from monitor.web.security import (CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, FailureLimit, Guard,
                        new_csrf_cookie)
-from .sessions import SessionStore, utcnow
-from .tester import (BACKTEST_DEFAULT, BACKTEST_MAX, MAX_RULE_CHARS, InputTooLarge, backtest, check_document,
+from monitor.web.sessions import SessionStore, utcnow
+from monitor.web.tester import (BACKTEST_DEFAULT, BACKTEST_MAX, MAX_RULE_CHARS, InputTooLarge, backtest, check_document,
                      fetch_document, parse_pasted_rules, match_document)
 
 log = logging.getLogger("monitor.web")
@@ -117,7 +117,7 @@ def create_app(settings: Settings, *, services=None, token: str | None = None,
     ``clock`` tells the time sessions expire by (UTC).
     """
     if services is None:
-        from ..service import Services
+        from monitor.service import Services
 
         services = Services(settings)
     sessions = SessionStore(lambda: services.store.engine, clock=clock) if token else None

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
-from ..errors import MonitorError
+from monitor.core.errors import MonitorError
 
 __all__ = ["FilterError", "AlertFilter", "FeedFilter", "DeliveryFilter", "parse_alert_filter",
            "parse_feed_filter", "parse_delivery_filter", "DELIVERY_STATUSES", "FEED_HEALTH", "MAX_PAGE"]

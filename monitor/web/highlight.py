@@ -1,6 +1,6 @@
 """Highlighted segments of a whole field, for pages that show all of it.
 
-Pure. :func:`monitor.render.snippet` cuts a window for lists; this keeps the
+Pure. :func:`monitor.core.render.snippet` cuts a window for lists; this keeps the
 whole value (a title, or an article in the rule tester). Templates print the
 segments with autoescaping, wrapping the highlighted ones in ``<mark>``.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..types import Hit
+from monitor.core.types import Hit
 
 
 def segments(value: str, hits: Iterable[Hit], field: str) -> list[tuple[str, bool]]:

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from fastapi import HTTPException
 from starlette.requests import Request
 
-from ..errors import MonitorError
+from monitor.core.errors import MonitorError
 
 T = TypeVar("T")
 

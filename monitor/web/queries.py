@@ -3,7 +3,7 @@
 Every list is one bounded query (keyset or offset pagination, filters in the
 WHERE clause, counts with GROUP BY); nothing loads a table to filter it in
 Python. Reads only: the one write the dashboard makes (retrying a delivery)
-goes through :class:`monitor.store.Store`.
+goes through :class:`monitor.adapters.store.Store`.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from sqlalchemy import and_, case, exists, func, or_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from ..store import Delivery, Feed, MatchRow, SourceRow, StoredArticleRow
-from ..types import Hit, StoredArticle
-from .filters import AlertFilter, DeliveryFilter, FeedFilter
-from .highlight import hits_of
+from monitor.adapters.store import Delivery, Feed, MatchRow, SourceRow, StoredArticleRow
+from monitor.core.types import Hit, StoredArticle
+from monitor.web.filters import AlertFilter, DeliveryFilter, FeedFilter
+from monitor.web.highlight import hits_of
 
 CHART_DAYS = 30
 

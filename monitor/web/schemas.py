@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
-from .tester import BACKTEST_DEFAULT, BACKTEST_MAX
+from monitor.web.tester import BACKTEST_DEFAULT, BACKTEST_MAX
 
 
 class Segment(BaseModel):

@@ -11,13 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from ..errors import ConfigError, MonitorError, RuleError
-from ..fetch import Fetcher
-from ..matcher import compile_rules
-from ..rules import Rule, parse_rules
-from ..types import Document, Hit, Match
-from ..yamlfile import parse_yaml
-from .pool import Stopped
+from monitor.core.errors import ConfigError, MonitorError, RuleError
+from monitor.adapters.fetch import Fetcher
+from monitor.core.matching import compile_rules
+from monitor.core.rules import Rule, parse_rules
+from monitor.core.types import Document, Hit, Match
+from monitor.core.yamlfile import parse_yaml
+from monitor.web.pool import Stopped
 
 MAX_RULE_CHARS = 64_000
 MAX_RULES = 100
@@ -122,7 +122,7 @@ def fetch_document(url: str, *, fetcher: Fetcher) -> Fetched:
             body = got.body.decode("utf-8", "replace")
         lines = [line.strip() for line in body.splitlines() if line.strip()]
         return Fetched(got.url, lines[0][:MAX_TITLE_CHARS] if lines else "", body[:MAX_TEXT_CHARS])
-    from ..fulltext import extract_main_text
+    from monitor.adapters.fulltext import extract_main_text
 
     text = extract_main_text(got.body, url=got.url)
     if not text:
@@ -171,7 +171,7 @@ def backtest(rules: list[Rule], engine, *, limit: int = BACKTEST_DEFAULT, days: 
     what it would add or lose. Raises ValueError for limits out of range, and
     Stopped once ``stopped()`` is true (looked at before reading and before matching each article).
     """
-    from .queries import matched_rules, recent_articles
+    from monitor.web.queries import matched_rules, recent_articles
 
     if not 1 <= limit <= BACKTEST_MAX:
         raise ValueError(f"limit must be between 1 and {BACKTEST_MAX}")

@@ -37,8 +37,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import jinja2
 from markupsafe import Markup
 
-from monitor.errors import ConfigError
-from monitor.types import AlertContent, Hit, RenderedAlert
+from monitor.core.errors import ConfigError
+from monitor.core.types import AlertContent, Hit, RenderedAlert
 
 __all__ = [
     "DIGEST_MAX_ITEMS",

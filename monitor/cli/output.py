@@ -6,7 +6,7 @@ would retitle it, ``ESC [31m`` (or the one-byte C1 form ``\\x9b``) would colour 
 and a right-to-left override makes ``exe.\\u202efdp`` read as "pdf.exe". So every
 message loses its control and bidirectional characters (line breaks and tabs stay:
 the commands print several lines at once), and a JSON document keeps its data with
-those characters written as ``\\uXXXX`` escapes. See :func:`monitor.render.printable`.
+those characters written as ``\\uXXXX`` escapes. See :func:`monitor.core.render.printable`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from .render import json_printable, printable
+from monitor.core.render import json_printable, printable
 
 __all__ = ["echo", "echo_json", "printable"]
 

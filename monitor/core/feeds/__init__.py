@@ -28,8 +28,8 @@ from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
 import feedparser
 from feedparser.exceptions import ThingsNobodyCaresAboutButMe
 
-from .errors import FeedError
-from .types import Article
+from monitor.core.errors import FeedError
+from monitor.core.types import Article
 
 __all__ = ["ParsedFeed", "ItemCut", "parse_feed", "cut_items", "canonical_url", "detect_language",
            "html_to_text", "TRACKING_PARAMS", "DETECTED_LANGUAGES", "ITEM_HASH_SIZE"]

@@ -48,8 +48,8 @@ import apprise
 import requests
 import requests.api
 
-from .errors import ConfigError, DeliveryError
-from .types import RenderedAlert
+from monitor.core.errors import ConfigError, DeliveryError
+from monitor.core.types import RenderedAlert
 
 log = logging.getLogger(__name__)
 _FORMATS = {"text", "markdown", "html"}

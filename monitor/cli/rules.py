@@ -7,18 +7,18 @@ from pathlib import Path
 
 import click
 
-from .cli_output import echo, echo_json
-from .errors import ConfigError, MonitorError
+from monitor.cli.output import echo, echo_json
+from monitor.core.errors import ConfigError, MonitorError
 
 
 def _settings(ctx):
-    from .cli import _settings as settings
+    from monitor.cli import _settings as settings
 
     return settings(ctx)
 
 
 def _services(ctx):
-    from .cli import _services as services
+    from monitor.cli import _services as services
 
     return services(ctx)
 
@@ -33,7 +33,7 @@ def rules():
 @click.pass_context
 def rules_validate(ctx, path):
     """Check rule files; print every error as file:line:col: message."""
-    from .rules import load_rules
+    from monitor.core.rules import load_rules
 
     settings = _settings(ctx)
     try:
@@ -47,8 +47,8 @@ def rules_validate(ctx, path):
 
 def _load_matcher(ctx, rules_path):
     """The matcher of ``rules_path``, or of the configured rules; exits 1 on a rule error."""
-    from .matcher import compile_rules
-    from .rules import load_rules
+    from monitor.core.matching import compile_rules
+    from monitor.core.rules import load_rules
 
     settings = _settings(ctx)
     try:
@@ -57,7 +57,7 @@ def _load_matcher(ctx, rules_path):
         for p in e.problems:
             echo(p, err=True)
         sys.exit(1)
-    from .ner import load_checker
+    from monitor.adapters.ner import load_checker
 
     return compile_rules(ruleset.rules, entities=ruleset.entities, checker=load_checker(settings.entity_models),
                          max_chars=settings.match_max_chars, max_occurrences=settings.match_max_occurrences)
@@ -70,7 +70,7 @@ def _is_rules(path: str) -> bool:
 
 def _fetch_text(ctx, url: str) -> tuple[str, str]:
     """(title, text) of the page at ``url``, fetched with the service's guarded fetcher."""
-    from .fulltext import extract_main_text
+    from monitor.adapters.fulltext import extract_main_text
 
     svc = _services(ctx)
     try:
@@ -110,8 +110,8 @@ def rules_test(ctx, paths, text_opt, file_opt, url, title, language, as_json):
     monitor rules test RULES --url https://...
     monitor rules test article.txt            the configured rules on a file
     """
-    from .render import render_alert, snippet
-    from .types import AlertContent, Document
+    from monitor.core.render import render_alert, snippet
+    from monitor.core.types import AlertContent, Document
 
     if len(paths) > 2:
         raise click.UsageError("give at most RULES and one text file")
@@ -176,7 +176,7 @@ def rules_backtest(ctx, rules_path, since, old_rules, examples, as_json):
     """
     from datetime import datetime, timedelta, timezone
 
-    from .backtest import backtest, stored_articles
+    from monitor.adapters.backtest import backtest, stored_articles
 
     matcher = _load_matcher(ctx, rules_path)
     old = _load_matcher(ctx, old_rules) if old_rules else None
@@ -203,6 +203,6 @@ def rules_backtest(ctx, rules_path, since, old_rules, examples, as_json):
 @rules.command("schema")
 def rules_schema():
     """Print the JSON Schema of a rule file (for editors: completion and checks)."""
-    from .rules import rule_schema
+    from monitor.core.rules import rule_schema
 
     echo_json(rule_schema(), indent=2, ensure_ascii=False)

@@ -22,9 +22,9 @@ import yaml
 from defusedxml.common import DefusedXmlException, DTDForbidden, EntitiesForbidden
 from pydantic import ValidationError
 
-from .config import FeedSpec
-from .errors import ConfigError
-from .yamlfile import parse_yaml
+from monitor.config import FeedSpec
+from monitor.core.errors import ConfigError
+from monitor.core.yamlfile import parse_yaml
 
 __all__ = ["OpmlImport", "read_opml", "parse_opml", "render_opml", "merge_feeds_yaml"]
 

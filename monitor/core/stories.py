@@ -7,7 +7,7 @@ is given).
 How two articles are compared
 -----------------------------
 * **Text.** The title and the lead (the first :data:`LEAD_WORDS` words of the
-  text) are tokenized with :func:`monitor.text.tokenize`, so case, accents,
+  text) are tokenized with :func:`monitor.core.text.tokenize`, so case, accents,
   punctuation and French elisions do not matter. The word
   :data:`SHINGLE`-grams of that token stream form a set, summarized by a
   MinHash of :data:`NUM_PERM` 32-bit values: a :class:`Signature`, stored as
@@ -63,7 +63,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from .text import tokenize
+from monitor.core.text import tokenize
 
 __all__ = [
     "ALIASES", "BANDS", "DEFAULT_WINDOW", "LEAD_WORDS", "NUM_PERM", "ROWS", "SCHEME", "SEED", "SHINGLE",
@@ -100,7 +100,7 @@ _XLANG_JACCARD = 0.5  # cross-language: Jaccard of the entity sets, at least
 _ENTITY_KEY_HEAD = 6  # cross-language keys: triples of the first entities
 _ENTITY_KEY_MIN = 3
 
-#: Entity aliases applied after folding (see monitor.text.normalize): spelling
+#: Entity aliases applied after folding (see monitor.core.text.normalize): spelling
 #: variants and the French names of common news entities map to one form.
 #: Keys are one folded word or two separated by a space.
 ALIASES: Mapping[str, str] = {

@@ -5,7 +5,7 @@ arguments and touch nothing outside themselves (lemmatizing entity names
 reads simplemma's packaged dictionaries once).
 
 How it works. Every field of a document is turned into its *stream*: its
-folded words (see :mod:`monitor.text`) joined by single spaces, with a space
+folded words (see :mod:`monitor.core.text`) joined by single spaces, with a space
 at each end. Every distinct term of every rule, keyword, query term and
 entity alias alike, is one key of an Aho-Corasick automaton (pyahocorasick)
 over that stream: ``" royaume uni "`` for a phrase, ``" ukrain"`` for a
@@ -21,7 +21,7 @@ bringing such a rule into play pays for: common names like "Ukraine" or
 nothing was a good part of the cost at 10,000 rules.
 
 Latin-script text (every character in the codec of
-:func:`monitor.text.encode_fast`: nearly all French and English) is not even
+:func:`monitor.core.text.encode_fast`: nearly all French and English) is not even
 turned into a stream. hyperscan scans it folded one byte per character,
 separators blanked and elisions kept, for every one-word key as a literal;
 occurrences are then spans of the text itself, so mapping them back costs
@@ -31,7 +31,7 @@ nothing. A key that elisions can affect (a phrase, whose words an elided
 candidate occurs, or when NEAR needs to count words, and the key is looked
 up in it. Other text, and all text where hyperscan is missing, goes through
 the automaton over the stream (built with a handful of C-level string
-operations for Latin text, by :func:`monitor.text.tokenize` otherwise). All
+operations for Latin text, by :func:`monitor.core.text.tokenize` otherwise). All
 give the same matches: tests/test_matcher.py checks each engine against a
 straightforward evaluator.
 """
@@ -54,11 +54,11 @@ try:
 except ImportError:  # pragma: no cover - wheels exist for the usual platforms
     hyperscan = None
 
-from .entities import EntityCatalog, default_entities, entity_terms
-from .query import And, EntityRef, Near, Node, Not, Term, TermPattern, parse_query, parse_term
-from .rules import Rule
-from .text import _FOLD_CASE, ELISIONS, encode_fast, fold_case, fold_encoded, tokenize, words_encoded
-from .types import Document, Hit, Match, MatchOutcome
+from monitor.core.entities import EntityCatalog, default_entities, entity_terms
+from monitor.core.query import And, EntityRef, Near, Node, Not, Term, TermPattern, parse_query, parse_term
+from monitor.core.rules import Rule
+from monitor.core.text import _FOLD_CASE, ELISIONS, encode_fast, fold_case, fold_encoded, tokenize, words_encoded
+from monitor.core.types import Document, Hit, Match, MatchOutcome
 
 __all__ = ["Matcher", "EntityChecker", "compile_rules", "FIELDS", "stream_of", "MATCH_MAX_CHARS",
            "MATCH_MAX_OCCURRENCES"]
@@ -80,7 +80,7 @@ _new = tuple.__new__
 # --- the stream of a text ---------------------------------------------------------------
 
 class _Text:
-    """What every field has: its text, the text in the codec of :func:`monitor.text.encode_fast`
+    """What every field has: its text, the text in the codec of :func:`monitor.core.text.encode_fast`
     (None when the codec does not cover it), and word counts between its spans."""
 
     __slots__ = ("text", "_raw", "_cased")
@@ -216,7 +216,7 @@ def stream_of(text: str) -> str:
 
 
 class _FastField(_Text):
-    """A field of Latin-script text (one the codec of :func:`monitor.text.encode_fast` covers),
+    """A field of Latin-script text (one the codec of :func:`monitor.core.text.encode_fast` covers),
     scanned by hyperscan.
 
     Occurrences in it are spans of the text itself: its words are found in ``words``, the
@@ -372,7 +372,7 @@ def _may_be_elision(word: str, prefix: bool) -> bool:
 
 
 class EntityChecker(Protocol):
-    """A second opinion on an entity mention (see :mod:`monitor.ner`)."""
+    """A second opinion on an entity mention (see :mod:`monitor.adapters.ner`)."""
 
     def agrees(self, text: str, start: int, end: int, etype: str, language: str | None) -> bool: ...
 
@@ -611,7 +611,7 @@ class _Run:
 
     ``examined`` counts the occurrences looked at so far (found by the scans, compared
     for NEAR, checked against exclusion contexts); past ``budget`` a run raises
-    :class:`_OverBudget`. Both are what :class:`~monitor.types.MatchOutcome` reports."""
+    :class:`_OverBudget`. Both are what :class:`~monitor.core.types.MatchOutcome` reports."""
 
     __slots__ = ("m", "fields", "ends", "keys", "maybe", "by_key", "atom_occ", "language", "side_scanned",
                  "examined", "budget", "placed_by_key", "near_used")
@@ -1018,7 +1018,7 @@ class Matcher:
         return fields, ends, keys, maybe
 
     def match(self, doc: Document) -> list[Match]:
-        """Return a :class:`~monitor.types.Match` for every rule ``doc`` satisfies, in rule order.
+        """Return a :class:`~monitor.core.types.Match` for every rule ``doc`` satisfies, in rule order.
 
         The matches of :meth:`match_bounded`: of a prefix of ``doc`` when it
         is too long or holds too many terms to examine.
@@ -1045,7 +1045,7 @@ class Matcher:
 
         Matching looks at the first ``max_chars`` characters of each field at
         most, and examines ``max_occurrences`` occurrences of terms at most
-        (see :class:`~monitor.types.MatchOutcome`); past either, it matches a
+        (see :class:`~monitor.core.types.MatchOutcome`); past either, it matches a
         prefix of each field instead, cut back to a blank (the longest field
         shortened, by half or more, until its occurrences fit), and ``prefix``
         says how long. So
@@ -1239,12 +1239,12 @@ def compile_rules(rules: Iterable[Rule], *, entities: EntityCatalog | None = Non
     """Compile ``rules`` into a :class:`Matcher`; disabled rules are kept but never match.
 
     Entities are looked up in ``entities``; by default in the catalog the
-    rules were loaded with (:func:`monitor.rules.load_rules`), else the
+    rules were loaded with (:func:`monitor.core.rules.load_rules`), else the
     shipped one. Pure; raises ValueError only if a rule holds a term or query
     that does not parse, or names an unknown entity (a Rule validated against
     the same catalog never does), or if a limit below is less than 1.
 
-    ``checker`` (e.g. :class:`monitor.ner.SpacyChecker`) gets a say on every
+    ``checker`` (e.g. :class:`monitor.adapters.ner.SpacyChecker`) gets a say on every
     entity mention found: one it disagrees with does not count.
 
     ``accelerate=False`` leaves hyperscan out (the automaton scans every field):

@@ -34,8 +34,8 @@ import re
 from dataclasses import dataclass
 from typing import Union
 
-from .errors import RuleError
-from .text import tokenize
+from monitor.core.errors import RuleError
+from monitor.core.text import tokenize
 
 __all__ = ["QueryError", "TermPattern", "Term", "EntityRef", "And", "Or", "Not", "Near", "Node",
            "parse_query", "parse_term", "atoms", "positive_atoms", "FIELDS", "SCOPES",
@@ -73,7 +73,7 @@ class TermPattern:
 def parse_term(term: str) -> TermPattern:
     """Compile a term into the word sequence it matches.
 
-    The term is tokenized like a document (see :func:`monitor.text.tokenize`);
+    The term is tokenized like a document (see :func:`monitor.core.text.tokenize`);
     a ``*`` right after the last word makes that word a prefix. Pure.
 
     Raises ValueError if the term has no words, or if ``*`` appears anywhere

@@ -17,9 +17,9 @@ def web(ctx, host, port, token):
     """Serve the dashboard (alerts, feeds, rules, rule tester, deliveries) and its JSON API."""
     import uvicorn
 
-    from .cli import _log_setup, _settings
-    from .web import create_app
-    from .web.security import is_loopback
+    from monitor.cli import _log_setup, _settings
+    from monitor.web import create_app
+    from monitor.web.security import is_loopback
 
     if token is not None and len(token.strip()) < 12:
         raise click.BadParameter("use a token of at least 12 characters", param_hint="--token")

@@ -26,16 +26,16 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic_core import PydanticCustomError
 
-from .errors import ConfigError, RuleError
-from .query import MIN_PREFIX, TermPattern, parse_term
-from .text import tokenize
-from .yamlfile import parse_yaml, read_yaml_text, validate
+from monitor.core.errors import ConfigError, RuleError
+from monitor.core.query import MIN_PREFIX, TermPattern, parse_term
+from monitor.core.text import tokenize
+from monitor.core.yamlfile import parse_yaml, read_yaml_text, validate
 
 __all__ = ["Entity", "Exclusion", "EntityCatalog", "EntityTerm", "parse_entities", "load_entities",
            "entity_terms", "default_entities", "DEFAULT_CATALOG", "TYPES"]
 
 #: The catalog shipped with media-monitor (also the one in the shipped rules folder).
-DEFAULT_CATALOG = Path(__file__).resolve().parent.parent / "rules" / "entities.yaml"
+DEFAULT_CATALOG = Path(__file__).resolve().parents[2] / "rules" / "entities.yaml"
 
 #: Entity types (the names spaCy uses, so a model's labels can be compared).
 TYPES = ("PER", "ORG", "LOC", "GPE", "NORP", "EVENT", "MISC")

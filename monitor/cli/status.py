@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from .cli_output import echo, echo_json
+from monitor.cli.output import echo, echo_json
 
 
 def _queue_depths(settings) -> dict[str, int | None] | str:

@@ -26,8 +26,8 @@ from typing import Any, Protocol
 import httpcore
 import httpx
 
-from .errors import BlockedAddressError, FetchError
-from .types import FetchResult
+from monitor.core.errors import BlockedAddressError, FetchError
+from monitor.core.types import FetchResult
 
 try:  # optional: br is only offered when its output can be bounded (brotli >= 1.2)
     import brotli as _brotli

@@ -25,10 +25,10 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 from sqlmodel import Field, Session, SQLModel, create_engine, select
 
-from .config import FeedSpec
-from .dedup import global_key, material_change, update_key
-from .errors import StoreError
-from .types import AlertContent, Article, DeliveryJob, FeedState, Hit, Match, PollRecord, StoredArticle
+from monitor.config import FeedSpec
+from monitor.core.dedup import global_key, material_change, update_key
+from monitor.core.errors import StoreError
+from monitor.core.types import AlertContent, Article, DeliveryJob, FeedState, Hit, Match, PollRecord, StoredArticle
 
 # Delivery states. "sending" is written before the channel is called, so a crash
 # between the channel accepting and "sent" being recorded is visible.
@@ -82,7 +82,7 @@ class Feed(SQLModel, table=True):
     etag: str | None = None
     last_modified: str | None = None
     body_hash: str | None = None
-    # The hashes of the items of the last poll (monitor.feedparse.cut_items): those come
+    # The hashes of the items of the last poll (monitor.core.feeds.cut_items): those come
     # back in the next body, and are not parsed again. None: parse every item.
     item_hashes: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     articles_seen: int = 0
@@ -92,7 +92,7 @@ class Feed(SQLModel, table=True):
 class StoredArticleRow(SQLModel, table=True):
     __tablename__ = "article"
     id: int | None = Field(default=None, primary_key=True)
-    # Across all feeds: canonical URL, else content hash (see monitor.dedup).
+    # Across all feeds: canonical URL, else content hash (see monitor.core.dedup).
     key: str = Field(unique=True, max_length=1100)
     feed_id: int = Field(foreign_key="feed.id", index=True)  # the first feed seen with it
     guid: str | None = None
@@ -107,7 +107,7 @@ class StoredArticleRow(SQLModel, table=True):
     fetched_at: datetime = Field(default_factory=utcnow, index=True)
     # NULL until the article went through matching: the outbox of match work.
     matched_at: datetime | None = Field(default=None, index=True)
-    # Its story (monitor.stories): the id of the story's first article, and what finds it again.
+    # Its story (monitor.core.stories): the id of the story's first article, and what finds it again.
     story_id: int | None = Field(default=None, index=True)
     story_sig: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     story_size: int | None = None

@@ -2,7 +2,7 @@
 
 Pure: parses text it is given, touches nothing else (but :func:`read_yaml_text`,
 which reads one file). Validation errors from pydantic come back as
-:class:`~monitor.errors.ConfigError` pointing at ``file:line:col`` of the
+:class:`~monitor.core.errors.ConfigError` pointing at ``file:line:col`` of the
 offending value (or key, for unknown keys).
 
 Every file we read may come from a stranger (a shared rule pack, a pasted rule),
@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from .errors import ConfigError
+from monitor.core.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
 Loc = tuple[Any, ...]

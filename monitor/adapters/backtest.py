@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .types import Match, StoredArticle
+from monitor.core.types import Match, StoredArticle
 
 __all__ = ["RuleOutcome", "BacktestReport", "backtest", "stored_articles"]
 
@@ -113,7 +113,7 @@ def stored_articles(store, *, since: datetime | None = None, page: int = 500) ->
     ``page`` rows per query. Database errors pass through (sqlalchemy's)."""
     from sqlmodel import Session, select
 
-    from .store import Feed, StoredArticleRow, _aware
+    from monitor.adapters.store import Feed, StoredArticleRow, _aware
 
     last = 0
     while True:

@@ -133,7 +133,7 @@ class FeedState:
     etag: str | None = None
     last_modified: str | None = None
     body_hash: str | None = None
-    item_hashes: bytes | None = None  # the items of the last poll (see monitor.feedparse.cut_items)
+    item_hashes: bytes | None = None  # the items of the last poll (see monitor.core.feeds.cut_items)
     consecutive_failures: int = 0
     fulltext: bool = False
 

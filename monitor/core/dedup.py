@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
-from .text import tokenize
-from .types import Article
+from monitor.core.text import tokenize
+from monitor.core.types import Article
 
 _MAX_KEY = 1000
 

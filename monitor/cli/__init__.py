@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 
-from .cli_output import echo, echo_json, printable
-from .config import Settings, load_settings
-from .errors import MonitorError
+from monitor.cli.output import echo, echo_json, printable
+from monitor.config import Settings, load_settings
+from monitor.core.errors import MonitorError
 
 # Options shared by every command; each is a Settings key (same name as in the
 # file and as MONITOR_<KEY> in the environment).
@@ -45,7 +45,7 @@ def _settings(ctx) -> Settings:
 
 
 def _services(ctx):
-    from .service import Services
+    from monitor.service import Services
 
     obj = ctx.find_root().obj
     if "services" not in obj:
@@ -129,7 +129,7 @@ def run(ctx):
 
 
 def _redacted_db(settings: Settings) -> str:
-    from .store import redact_url
+    from monitor.adapters.store import redact_url
 
     return redact_url(settings.effective_database_url)
 
@@ -170,7 +170,7 @@ def beat(ctx):
 @click.pass_context
 def init_db(ctx):
     """Create the database tables (idempotent)."""
-    from .store import Store
+    from monitor.adapters.store import Store
 
     settings = _settings(ctx)
     Store.open(settings.effective_database_url).close()
@@ -228,8 +228,8 @@ def feeds_check(ctx, source, as_json):
     Each article with its canonical URL, date and language; each rejected
     entry with its reason. Try a feed here before adding it.
     """
-    from .feedparse import parse_feed
-    from .fetch import HttpFetcher
+    from monitor.core.feeds import parse_feed
+    from monitor.adapters.fetch import HttpFetcher
 
     path = Path(source)
     if "://" not in source and path.is_file():
@@ -267,19 +267,19 @@ def feeds_check(ctx, source, as_json):
 @click.pass_context
 def feeds_import(ctx, opml_file):
     """Add the feeds of an OPML file (from any feed reader) to the feeds file."""
-    from .opml import merge_feeds_yaml, parse_opml
+    from monitor.core.opml import merge_feeds_yaml, parse_opml
 
     settings = _settings(ctx)
     specs = parse_opml(Path(opml_file).read_bytes(), path=opml_file)
     target = Path(settings.feeds_path)
-    from .yamlfile import read_yaml_text
+    from monitor.core.yamlfile import read_yaml_text
 
     existing = read_yaml_text(target, what="feeds file") if target.exists() else ""
     text, added = merge_feeds_yaml(existing, specs)
     if added:
         tmp = target.with_suffix(target.suffix + ".tmp")
         tmp.write_text(text, encoding="utf-8")
-        from .config import load_feeds
+        from monitor.config import load_feeds
 
         load_feeds(tmp)  # never replace a good feeds file with one that does not load
         tmp.replace(target)
@@ -290,15 +290,15 @@ def feeds_import(ctx, opml_file):
 @click.pass_context
 def feeds_export(ctx):
     """Print the feeds file as OPML, for any feed reader."""
-    from .config import load_feeds
-    from .opml import render_opml
+    from monitor.config import load_feeds
+    from monitor.core.opml import render_opml
 
     echo(render_opml(load_feeds(_settings(ctx).feeds_path)).decode("utf-8"), nl=False)
 
 
-# -- rules: in monitor/cli_rules.py ----------------------------------------------------
+# -- rules: in monitor/cli/rules.py ----------------------------------------------------
 
-from .cli_rules import rules  # noqa: E402
+from monitor.cli.rules import rules  # noqa: E402
 
 cli.add_command(rules)
 
@@ -351,7 +351,7 @@ def channels_list(ctx):
 @click.pass_context
 def channels_test(ctx, name):
     """Send a test message to channel NAME; print apprise's reason on failure."""
-    from .render import render_test_message
+    from monitor.core.render import render_test_message
 
     n = _services(ctx).notifier
     n.send(name, render_test_message(name, n.format_for(name)))
@@ -396,8 +396,8 @@ def alerts_retry(ctx, status, ids):
     echo(f"requeued {len(found)} deliver{'y' if len(found) == 1 else 'ies'}")
 
 
-from .cli_status import status  # noqa: E402
-from .cli_web import web  # noqa: E402
+from monitor.cli.status import status  # noqa: E402
+from monitor.cli.web import web  # noqa: E402
 
 cli.add_command(status)
 cli.add_command(web)

@@ -2,7 +2,7 @@
 
 :func:`parse_rules` and :func:`parse_term` are pure; :func:`load_rules` only
 reads the rule files it is pointed at and the entity catalog beside them.
-Every problem is a :class:`~monitor.errors.RuleError` located at
+Every problem is a :class:`~monitor.core.errors.RuleError` located at
 ``file:line:col`` with the offending field; a query syntax error points at
 the character of the query. See ``rules/README.md`` for the format.
 """
@@ -18,10 +18,10 @@ from typing import Annotated, Any, Literal
 from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StringConstraints,
                       ValidationError, ValidationInfo, field_validator, model_validator)
 
-from .entities import EntityCatalog, _check_term, _error, default_entities, load_entities
-from .errors import ConfigError, RuleError
-from .query import MIN_PREFIX, WILDCARD, EntityRef, QueryError, TermPattern, atoms, parse_query, parse_term
-from .yamlfile import YamlDoc, parse_yaml, read_yaml_text, validation_problems
+from monitor.core.entities import EntityCatalog, _check_term, _error, default_entities, load_entities
+from monitor.core.errors import ConfigError, RuleError
+from monitor.core.query import MIN_PREFIX, WILDCARD, EntityRef, QueryError, TermPattern, atoms, parse_query, parse_term
+from monitor.core.yamlfile import YamlDoc, parse_yaml, read_yaml_text, validation_problems
 
 __all__ = ["Keywords", "Rule", "RuleSet", "RuleList", "TermPattern", "parse_term", "parse_rules",
            "load_rules", "catalog_for", "rule_schema", "RESERVED_FILES", "ENTITY_FILES",
@@ -111,7 +111,7 @@ class Rule(_Model):
     """One rule, as written in a rule file. Immutable and hashable.
 
     It says what to look for with exactly one of ``keywords`` (the simple
-    form) or ``query`` (the query language, see :mod:`monitor.query`), and
+    form) or ``query`` (the query language, see :mod:`monitor.core.query`), and
     may add ``entities`` (ids from the catalog, at least one of which must be
     mentioned); or with ``entities`` alone.
     """
