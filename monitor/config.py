@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from monitor.core.errors import ConfigError
+from monitor.core.feedspec import FeedsFile, FeedSpec
 from monitor.core.schedule import parse_quiet_hours, parse_schedule
 from monitor.core.yamlfile import YamlDoc, parse_yaml, read_yaml_text, validate
 
@@ -189,34 +190,6 @@ class Settings(BaseModel):
             return {}
         line, col = self._doc.where(loc)
         return {"path": self._doc.path, "line": line, "col": col}
-
-
-class FeedSpec(BaseModel):
-    """One feed as the user declared it in the feeds file."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    url: str
-    name: str = ""
-    interval: int | None = Field(None, ge=1, description="seconds between polls")
-    language: str | None = None
-    tags: tuple[str, ...] = ()
-    enabled: bool = True
-    updates: bool = Field(False, description="alert again when an entry's text changes materially")
-    fulltext: bool = Field(False, description="fetch each new article's page and extract its main text")
-
-    @field_validator("url")
-    @classmethod
-    def _http(cls, v: str) -> str:
-        v = v.strip()
-        if not re.match(r"^https?://[^/\s]+", v, re.I):
-            raise ValueError("feed URL must start with http:// or https://")
-        return v
-
-
-class FeedsFile(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    feeds: list[FeedSpec] = Field(default_factory=list)
 
 
 def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:

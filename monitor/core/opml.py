@@ -22,7 +22,7 @@ import yaml
 from defusedxml.common import DefusedXmlException, DTDForbidden, EntitiesForbidden
 from pydantic import ValidationError
 
-from monitor.config import FeedSpec
+from monitor.core.feedspec import FeedSpec
 from monitor.core.errors import ConfigError
 from monitor.core.yamlfile import parse_yaml
 
