@@ -37,8 +37,8 @@ ROUTES = {
     "monitor.deliver": "deliver",
     "monitor.deliver_digest": "deliver",
     "monitor.flush_digests": "deliver",
-    "monitor.core.watchdog": "deliver",
-    "monitor.core.spikes": "deliver",
+    "monitor.watchdog": "deliver",
+    "monitor.spikes": "deliver",
 }
 # Every retry countdown and time limit stays well below this, or Redis would
 # hand the same message to a second worker while the first still holds it.
@@ -241,13 +241,13 @@ def celery_config(settings: Settings) -> dict:
                 "options": {"expires": 30},
             },
             "watchdog": {
-                "task": "monitor.core.watchdog",
+                "task": "monitor.watchdog",
                 "schedule": timedelta(minutes=5),
                 "options": {"expires": 300},
             },
             # Every 10 minutes; each hour is judged once (the state remembers which).
             "spikes": {
-                "task": "monitor.core.spikes",
+                "task": "monitor.spikes",
                 "schedule": timedelta(minutes=10),
                 "options": {"expires": 600},
             },

@@ -341,7 +341,7 @@ def flush_digests() -> int:
     return len(made)
 
 
-@app.task(name="monitor.core.watchdog")
+@app.task(name="monitor.watchdog")
 @_periodic
 def watchdog() -> int:
     """Tell the ops channel about feeds failing, gone or quiet, and daily rules gone silent (each once)."""
@@ -351,7 +351,7 @@ def watchdog() -> int:
                                      rules=rules, failures=cfg.watchdog_failures))
 
 
-@app.task(name="monitor.core.spikes")
+@app.task(name="monitor.spikes")
 @_periodic
 def spikes() -> int:
     """One alert per burst for rules with spike_alerts: matches in the last hour far above normal."""
