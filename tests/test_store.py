@@ -313,7 +313,7 @@ def test_processes_starting_together_on_a_new_database_all_open_it(db_url):
     store.close()
 
 
-@pytest.mark.parametrize("hook", ["monitor.adapters.store:_sqlite_pragmas", "workers.sqlite_queue:_wal"])
+@pytest.mark.parametrize("hook", ["monitor.adapters.store.engine:_sqlite_pragmas", "workers.sqlite_queue:_wal"])
 def test_connections_switching_a_new_sqlite_database_to_wal_together_all_succeed(tmp_path, hook):
     # Every new connection of the store and of the embedded queue sets WAL; on a new file
     # SQLite refuses all but one of those arriving at the same moment, without waiting.

@@ -1,0 +1,132 @@
+"""Matches and the deliveries they make (pending, or held for a digest)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, update
+from sqlmodel import Session, select
+
+from monitor.adapters.store.tables import (DEAD, FAILED, HELD, PENDING, SENDING, SENT, Delivery, MatchRow,
+                                           StoredArticleRow, _aware, utcnow)
+from monitor.core.types import AlertContent, Hit, Match
+
+
+def _alert(m: "MatchRow", a: "StoredArticleRow", feed: str) -> AlertContent:
+    return AlertContent(rule=m.rule, terms=tuple(m.terms), title=a.title, link=a.url, feed=feed,
+                        published=_aware(a.published_at), text=a.text,
+                        hits=tuple(Hit(f, st, en, t) for f, st, en, t in m.hits))
+
+
+
+
+class MatchesMixin:
+    def record_matches(self, results: dict[int, list[Match]], now: datetime | None = None, *,
+                       digest_channels: Iterable[str] = (), quiet_channels: Iterable[str] = (),
+                       prefixes: dict[int, int] | None = None) -> list[int]:
+        """Store matches and their deliveries, and mark the articles matched.
+
+        ``prefixes``: article id -> the characters of each field its matching
+        looked at, for those matched on a prefix (``matched_prefix``).
+
+        A delivery is ``pending`` (to send now) or ``held`` for its channel's
+        digest: when the rule or the channel asks for digests, when the
+        channel is in quiet hours, or when the rule's throttle (alerts per
+        rule and channel in the last hour) is used up. One transaction;
+        re-running it with the same input stores nothing new. Returns the ids
+        of the deliveries to send now.
+        """
+        now = now or utcnow()
+        digest_channels, quiet_channels = set(digest_channels), set(quiet_channels)
+        with self._session() as s:
+            self._key_lookups(s)
+            budget: dict[tuple[str, str], int] = {}
+            # One alert per (story, rule, channel): who alerted each story already.
+            story_of = dict(s.exec(select(StoredArticleRow.id, StoredArticleRow.story_id)
+                                   .where(StoredArticleRow.id.in_(list(results)))).all()) if results else {}
+            alerted: dict[tuple[int, str, str], int] = {}
+            stories = {sid for sid in story_of.values() if sid is not None}
+            if stories:
+                # In two index lookups (the stories' articles, then their deliveries): as one
+                # join, PostgreSQL planned with statistics taken while the tables were small
+                # (in a burst) and scanned every delivery for each batch.
+                members = dict(s.exec(select(StoredArticleRow.id, StoredArticleRow.story_id)
+                                      .where(StoredArticleRow.story_id.in_(stories))).all())
+                for rule, channel, aid in s.exec(
+                        select(Delivery.rule, Delivery.channel, Delivery.article_id)
+                        .where(Delivery.article_id.in_(list(members))).order_by(Delivery.id)).all():
+                    alerted.setdefault((members[aid], rule, channel), aid)
+            # All matches in one statement, their ids in one query, all deliveries in one statement.
+            self._insert_ignore(s, MatchRow, [dict(
+                article_id=article_id, rule=m.rule, terms=list(m.terms),
+                hits=[[h.field, h.start, h.end, h.term] for h in m.hits], created_at=now)
+                for article_id, matches in results.items() for m in matches], ["article_id", "rule"], returning=())
+            match_ids = {(aid, rule): mid for aid, rule, mid in s.exec(
+                select(MatchRow.article_id, MatchRow.rule, MatchRow.id)
+                .where(MatchRow.article_id.in_([a for a, ms in results.items() if ms]))).all()} \
+                if any(results.values()) else {}
+            rows = []
+            for article_id, matches in results.items():
+                for m in matches:
+                    match_id = match_ids[(article_id, m.rule)]
+                    for c in m.channels:
+                        held = None
+                        if c in quiet_channels:
+                            held = "quiet hours"
+                        elif m.delivery == "digest" or c in digest_channels:
+                            held = "digest"
+                        elif alerted.setdefault((story_of.get(article_id) or -article_id, m.rule, c),
+                                                article_id) != article_id:
+                            held = "same story"
+                        elif m.delivery == "throttle" and m.per_hour is not None:
+                            key = (m.rule, c)
+                            if key not in budget:
+                                budget[key] = m.per_hour - self._sent_last_hour(s, m.rule, c, now)
+                            if budget[key] <= 0:
+                                held = f"throttle {m.per_hour}/hour"
+                            budget[key] -= 1
+                        rows.append(dict(match_id=match_id, article_id=article_id, rule=m.rule, channel=c,
+                                         status=HELD if held else PENDING, held_reason=held,
+                                         created_at=now, updated_at=now))
+            self._insert_ignore(s, Delivery, rows, ["rule", "article_id", "channel"], returning=())
+            if results:
+                s.exec(update(StoredArticleRow)
+                       .where(StoredArticleRow.id.in_(list(results)), StoredArticleRow.matched_at.is_(None))
+                       .values(matched_at=now))
+            for article_id, prefix in (prefixes or {}).items():  # rare: one statement each
+                s.exec(update(StoredArticleRow).where(StoredArticleRow.id == article_id)
+                       .values(matched_prefix=prefix))
+            s.commit()
+            if not results:
+                return []
+            return list(s.exec(select(Delivery.id).where(Delivery.article_id.in_(list(results)),
+                                                         Delivery.status == PENDING)
+                               .order_by(Delivery.id)).all())
+
+    def _sent_last_hour(self, s: Session, rule: str, channel: str, now: datetime) -> int:
+        return s.exec(select(func.count()).select_from(Delivery).where(
+            Delivery.rule == rule, Delivery.channel == channel, Delivery.created_at > now - timedelta(hours=1),
+            Delivery.status.in_([PENDING, SENDING, SENT, FAILED, DEAD]))).one()
+
+    def match_times(self, since: datetime, rules: Sequence[str] | None = None) -> dict[str, list[datetime]]:
+        """When each rule matched since ``since``."""
+        with self._session() as s:
+            q = select(MatchRow.rule, MatchRow.created_at).where(MatchRow.created_at >= since)
+            if rules is not None:
+                q = q.where(MatchRow.rule.in_(list(rules)))
+            out: dict[str, list[datetime]] = {}
+            for rule, t in s.exec(q):
+                out.setdefault(rule, []).append(_aware(t))
+            return out
+
+    def top_stories(self, rule: str, since: datetime, limit: int = 3) -> list[tuple[str, int]]:
+        """The stories with the most matches of ``rule`` since ``since``: (title, articles)."""
+        with self._session() as s:
+            rows = s.exec(select(StoredArticleRow.story_id, func.count(), func.min(StoredArticleRow.title))
+                          .join(MatchRow, MatchRow.article_id == StoredArticleRow.id)
+                          .where(MatchRow.rule == rule, MatchRow.created_at >= since)
+                          .group_by(StoredArticleRow.story_id)
+                          .order_by(func.count().desc()).limit(limit)).all()
+            return [(title, n) for _, n, title in rows]
+
