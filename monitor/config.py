@@ -93,6 +93,14 @@ class Settings(BaseModel):
         120.0, gt=0, description="seconds a batch of articles may spend matching: past it the batch is "
                                  "matched one article at a time, and an article alone past it is "
                                  "dead-lettered (its process is killed if it does not stop)")
+    sweep_interval: float = Field(
+        60.0, gt=0, description="seconds between two looks for committed work that is not queued")
+    sweep_stale_after: float = Field(
+        300.0, gt=0, description="seconds pending work waits before the sweeper queues it again (long enough "
+                                 "that it is not merely waiting its turn in a busy queue)")
+    poison_max_deliveries: int = Field(
+        3, ge=1, description="times one message may be delivered (raised, crashed or killed) before it is "
+                             "dead-lettered as poison")
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
     queue_prefix: str = Field("", description="prefix of queue names, to share one broker between deployments")
     stories: Literal["all", "matched"] = Field(

@@ -19,27 +19,16 @@ from monitor import pipeline
 from monitor.core import stories
 from monitor.core.errors import DeliveryError, StoreError
 
-from workers.app import MAX_COUNTDOWN, app, match_time_limits, services, settings, tuning
+from workers.app import app, services, settings
+from workers.config import (DELIVER_BATCH, DELIVER_BUDGET, DELIVER_THREADS, DELIVER_TIMEOUT, DISPATCH_LATENCY,
+                            DISPATCH_PAGE, MATCH_BATCH, MAX_COUNTDOWN, MAX_DISPATCH_PER_TICK, POLL_BATCH,
+                            TRANSIENT_MAX_COUNTDOWN, match_time_limits)
 
 log = logging.getLogger("monitor")
-MATCH_BATCH = 200  # article ids per match task: one task per poll, bounded
-POLL_BATCH = 20  # feeds per poll task, fetched concurrently
-DISPATCH_PAGE = 1000
-DISPATCH_LATENCY = 1.0  # seconds allowed for a dispatch and its polls to reach a worker under load
-# Deliveries per deliver message (all of one channel), sent DELIVER_THREADS at a
-# time; a send gets DELIVER_TIMEOUT s, and no new wave starts after DELIVER_BUDGET s,
-# so a batch ends well within the deliver queue's soft time limit (60 s) and a
-# hanging channel is recorded as failed by the task itself.
-DELIVER_BATCH = 50
-DELIVER_THREADS = 4
-DELIVER_TIMEOUT = 20.0
-DELIVER_BUDGET = 25.0
-MAX_DISPATCH_PER_TICK = 50_000
 # The database refused or dropped the connection: wait and try again, forever,
 # since the work is safe in the queue meanwhile (the message is acked only when
 # the retry is published).
 TRANSIENT = (OperationalError, InterfaceError, PoolTimeout, StoreError)
-TRANSIENT_MAX_COUNTDOWN = 30  # a database back is noticed within this
 
 
 def _retry_transient(task, e: Exception, **kwargs):
@@ -165,7 +154,7 @@ def match_articles(self, article_ids: list[int], failures: int = 0, killed: bool
     """
     svc, cfg = services(), settings()
     ids = list(article_ids)
-    limit = tuning()["poison_max_deliveries"]
+    limit = settings().poison_max_deliveries
     soft, hard = match_time_limits(cfg)
     key = f"match:{self.request.id or 'local'}:{self.request.retries}"
     try:
@@ -371,7 +360,7 @@ def sweep() -> int:
     """
     svc, cfg = services(), settings()
     claims = _claims(cfg)
-    work = svc.store.pending_work(timedelta(seconds=tuning()["stale_after"]),
+    work = svc.store.pending_work(timedelta(seconds=settings().sweep_stale_after),
                                   retry_base=cfg.deliver_retry_base, max_countdown=MAX_COUNTDOWN,
                                   sending_lease=claims["lease"], heartbeat=claims["heartbeat"])
     _queue_matches(work.articles)

@@ -71,13 +71,14 @@ def _log_setup(settings: Settings) -> None:
 
 def _worker_argv(settings: Settings, *, pool: str | None, concurrency: int | None, name: str,
                  queues: str | None = None) -> list[str]:
-    from workers.app import QUEUES, queue_names
+    from monitor.cli import queue
 
-    wanted = queue_names(settings)
+    known = queue.queues()
+    wanted = queue.queue_names(settings)
     if queues:
-        unknown = [q for q in queues.split(",") if q.strip() not in QUEUES]
+        unknown = [q for q in queues.split(",") if q.strip() not in known]
         if unknown:
-            raise click.BadParameter(f"unknown queue {unknown[0]!r}; choose among {', '.join(QUEUES)}",
+            raise click.BadParameter(f"unknown queue {unknown[0]!r}; choose among {', '.join(known)}",
                                      param_hint="--queues")
         wanted = [settings.queue_prefix + q.strip() for q in queues.split(",")]
     argv = ["worker", "-Q", ",".join(wanted), "-l", settings.log_level,
@@ -99,15 +100,14 @@ def run(ctx):
     """
     from celery.beat import EmbeddedService
 
-    from workers import configure
-    from workers.app import RUN_SHUTDOWN_GRACE, stop_promptly
+    from monitor.cli import queue
 
     settings = _settings(ctx)
     svc = _services(ctx)
     svc.check()
     svc.sync_feeds(force=True)
-    app = configure(settings, rules=svc.rules)  # loaded by check(): the pool processes share them
-    stop_promptly(app)
+    app = queue.configure(settings, rules=svc.rules)  # loaded by check(): the pool processes share them
+    queue.stop_promptly(app)
     click.echo(f"media-monitor: {len(svc.store.list_feeds())} feed(s), rules from {settings.rules_path}, "
                f"channels: {', '.join(svc.notifier.names) or 'none'}; database "
                f"{_redacted_db(settings)}, queue {'embedded' if settings.embedded_broker else 'broker'}. "
@@ -124,7 +124,7 @@ def run(ctx):
         # Not beat.stop(), which waits for the scheduler: one retrying an unreachable broker
         # (forever) never answers. A daemon thread: what it has not done, the next start does.
         beat.service.stop()
-        beat.join(RUN_SHUTDOWN_GRACE)
+        beat.join(queue.shutdown_grace())
     click.echo("media-monitor: stopped", err=True)
 
 
@@ -143,7 +143,7 @@ def _redacted_db(settings: Settings) -> str:
 @click.pass_context
 def worker(ctx, concurrency, pool, hostname, queues):
     """Run a Celery worker on the configured broker (queues poll, match, deliver)."""
-    from workers import configure
+    from monitor.cli.queue import configure
 
     settings = _settings(ctx)
     argv = _worker_argv(settings, pool=pool, concurrency=concurrency, name=hostname, queues=queues)
@@ -156,7 +156,7 @@ def worker(ctx, concurrency, pool, hostname, queues):
 @click.pass_context
 def beat(ctx):
     """Run the scheduler that queues feed polls when they are due (run exactly one)."""
-    from workers import configure
+    from monitor.cli.queue import configure
 
     settings = _settings(ctx)
     svc = _services(ctx)
@@ -385,14 +385,12 @@ def alerts_list(ctx, status, limit):
 @click.pass_context
 def alerts_retry(ctx, status, ids):
     """Send dead (or failed) deliveries again, now, through the queue."""
-    from workers import configure
-    from workers.tasks import deliver
+    from monitor.cli.queue import delivery_enqueuer
 
-    settings = _settings(ctx)
-    configure(settings)
+    enqueue = delivery_enqueuer(_settings(ctx))
     found = _services(ctx).store.requeue_deliveries(status=status, ids=ids)
     for d in found:
-        deliver.delay(d)
+        enqueue(d)
     echo(f"requeued {len(found)} deliver{'y' if len(found) == 1 else 'ies'}")
 
 

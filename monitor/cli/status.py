@@ -16,7 +16,7 @@ def _queue_depths(settings) -> dict[str, int | None] | str:
     """LLEN of each queue on the Redis broker; "embedded" for the SQLite queue."""
     if settings.embedded_broker:
         return "embedded"
-    from workers.app import QUEUES
+    from monitor.cli.queue import queues
 
     if not settings.broker_url.startswith(("redis://", "rediss://", "unix://")):
         return "unknown broker"
@@ -24,7 +24,7 @@ def _queue_depths(settings) -> dict[str, int | None] | str:
 
     client = redis.Redis.from_url(settings.broker_url, socket_timeout=5, socket_connect_timeout=5)
     try:
-        out: dict[str, int | None] = {q: client.llen(settings.queue_prefix + q) for q in QUEUES}
+        out: dict[str, int | None] = {q: client.llen(settings.queue_prefix + q) for q in queues()}
         # messages taken by a worker and not yet acknowledged (kombu's "unacked" hash)
         out["unacked"] = client.hlen("unacked")
         return out
