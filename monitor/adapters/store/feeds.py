@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, update
@@ -13,11 +13,11 @@ from sqlmodel import select
 
 from monitor.adapters.store.engine import _one_line
 from monitor.adapters.store.tables import Feed, SourceRow, _aware, utcnow
-from monitor.config import FeedSpec
+from monitor.core.feedspec import FeedSpec
+from monitor.core.decide.poll import PollIntent, after_poll, next_poll_at
 from monitor.core.types import Article, FeedState, PollRecord
 
 
-MAX_BACKOFF = timedelta(hours=6)
 # What recording a poll reads of each feed.
 _POLL_COLUMNS = ("id", "language", "updates", "interval", "consecutive_failures", "articles_seen")
 
@@ -86,22 +86,11 @@ class FeedsMixin:
         """Feeds due for a poll, each claimed by moving its next poll forward.
 
         The claim is a conditional UPDATE on the old ``next_poll_at``, so two
-        schedulers running by mistake never both poll the same feed. A feed's
-        interval is the longest it goes unpolled: the next poll is due up to
-        ``jitter`` (a fraction of the interval) sooner, so feeds added together
-        drift apart instead of hitting the workers in waves, and ``early``
-        seconds sooner still (at most half the interval): the scheduler only
-        looks every so often (its tick), and a feed found due up to a tick late
-        is then still polled within its interval.
-
-        A feed never polled, or overdue by a whole interval (the service was
-        down), is polled now and next at a random time within its interval
-        (less ``early`` at each end): feeds added or woken together spread over
-        the interval at once, instead of polling in waves that keep their
-        latest articles waiting behind a queue of polls.
+        schedulers running by mistake never both poll the same feed. When each is
+        polled next (``jitter``, ``early``, ``rng``) is
+        :func:`monitor.core.decide.poll.next_poll_at`'s decision.
         """
         now = now or utcnow()
-        rng = rng or random
         claimed = []
         with self._session() as s:
             due = s.exec(
@@ -110,14 +99,9 @@ class FeedsMixin:
                 .order_by(Feed.next_poll_at)
                 .limit(limit)
             ).all()
-            plan = []
-            for fid, old, interval, polled in due:
-                ahead = min(early, interval / 2)
-                if polled is None or _aware(old) < now - timedelta(seconds=interval):
-                    wait = rng.uniform(ahead, interval - ahead)
-                else:
-                    wait = interval * (1 - rng.uniform(0, jitter)) - ahead
-                plan.append((fid, old, now + timedelta(seconds=wait)))
+            plan = [(fid, old, next_poll_at(now, scheduled=_aware(old), interval=interval, polled=polled is not None,
+                                            jitter=jitter, early=early, rng=rng))
+                    for fid, old, interval, polled in due]
             if plan:
                 # All claims in one executemany; when its row count says another
                 # scheduler took some, roll back and claim one by one to know which.
@@ -179,8 +163,8 @@ class FeedsMixin:
         Per feed, an entry already listed (same guid, else URL, else hash) is
         not new; an article already listed by another feed gains a source but
         is not new either. With the feed's ``updates`` on, an entry whose words
-        changed materially is stored as a new version. A failed poll backs off
-        exponentially, up to 6 hours (longer if the server said so).
+        changed materially is stored as a new version. What each poll changes in
+        its feed (a failure's backoff included) is :func:`monitor.core.decide.poll.after_poll`'s.
         Returns, per feed id, the ids of the articles to match.
         """
         now = now or utcnow()
@@ -196,26 +180,12 @@ class FeedsMixin:
             self._store_articles(s, feeds, [r for r in ok if r.articles], out, now)
             values = {fid: dict(f._mapping) for fid, f in feeds.items()}
             changed: dict[int, dict[str, Any]] = {}
-            for r in ok:
+            # ok ones first: a failure after a success in the same batch counts from 0
+            for r in ok + [r for r in records if r.error is not None]:
                 f, ch = values[r.feed_id], changed.setdefault(r.feed_id, {})
-                ch.update(last_polled_at=now, last_success_at=now, last_status=r.status, last_error=r.problem,
-                          consecutive_failures=0, articles_seen=f["articles_seen"] + len(out[r.feed_id]))
-                if r.etag is not None or r.last_modified is not None or r.status != 304:
-                    ch.update(etag=r.etag, last_modified=r.last_modified)
-                if r.body_hash is not None:
-                    ch["body_hash"] = r.body_hash
-                    ch["item_hashes"] = r.item_hashes  # the items of this body, or None
-                f.update(ch)
-            for r in records:
-                if r.error is None:
-                    continue
-                f, ch = values[r.feed_id], changed.setdefault(r.feed_id, {})
-                failures = f["consecutive_failures"] + 1
-                delay = min(timedelta(seconds=f["interval"] * 2 ** min(failures - 1, 16)), MAX_BACKOFF)
-                if r.retry_after:
-                    delay = max(delay, timedelta(seconds=r.retry_after))
-                ch.update(consecutive_failures=failures, next_poll_at=now + delay, last_polled_at=now,
-                          last_status=r.status, last_error=_one_line(r.error))
+                ch.update(_columns(after_poll(r, interval=f["interval"], consecutive_failures=f["consecutive_failures"],
+                                              articles_seen=f["articles_seen"], new_articles=len(out[r.feed_id]),
+                                              now=now)))
                 f.update(ch)
             # One executemany per set of columns written; only what changed is written
             # (next_poll_at belongs to the scheduler's claims unless the poll failed).
@@ -245,3 +215,20 @@ class FeedsMixin:
                 times.setdefault(fid, []).append(_aware(t))
         return [(f, times.get(f.id, [])) for f in feeds]
 
+
+def _columns(intent: PollIntent) -> dict[str, Any]:
+    """The feed's columns that ``intent`` writes (only what it changes)."""
+    ch: dict[str, Any] = dict(last_polled_at=intent.last_polled_at, last_status=intent.last_status,
+                              consecutive_failures=intent.consecutive_failures,
+                              last_error=_one_line(intent.last_error) if intent.failed else intent.last_error)
+    if intent.next_poll_at is not None:
+        ch["next_poll_at"] = intent.next_poll_at
+    if intent.last_success_at is not None:
+        ch["last_success_at"] = intent.last_success_at
+    if intent.articles_seen is not None:
+        ch["articles_seen"] = intent.articles_seen
+    if intent.validators is not None:
+        ch["etag"], ch["last_modified"] = intent.validators
+    if intent.body is not None:
+        ch["body_hash"], ch["item_hashes"] = intent.body  # the items of this body, or None
+    return ch
