@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from monitor.adapters.notify import Notifier
-from monitor.adapters.store import DELIVERY_HEARTBEAT, DELIVERY_LEASE, Store, claim_expiry
+from monitor.adapters.store import Store
 from monitor.config import ChannelSpec
 from monitor.core import render
+from monitor.core.decide.retry import DELIVERY_HEARTBEAT, DELIVERY_LEASE, claim_expiry
 from monitor.core.errors import DeliveryError
 from monitor.core.schedule import in_quiet_hours, parse_quiet_hours, parse_schedule
 from monitor.core.types import DeliveryResult

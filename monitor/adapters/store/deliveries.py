@@ -12,9 +12,9 @@ from sqlmodel import Session, select
 
 from monitor.adapters.store.engine import _chunks, _one_line
 from monitor.adapters.store.matches import _alert
-from monitor.adapters.store.tables import (DEAD, DELIVERY_HEARTBEAT, DELIVERY_LEASE, DIGESTED, FAILED, HELD, PENDING,
-                                           SENDING, SENT, Delivery, Digest, Feed, MatchRow, StoredArticleRow, _aware,
-                                           claim_expiry, utcnow)
+from monitor.adapters.store.tables import (DEAD, DIGESTED, FAILED, HELD, PENDING, SENDING, SENT, Delivery, Digest, Feed,
+                                           MatchRow, StoredArticleRow, _aware, utcnow)
+from monitor.core.decide.retry import DELIVERY_HEARTBEAT, DELIVERY_LEASE, claim_expiry
 from monitor.core.types import AlertContent, DeliveryJob
 
 

@@ -13,8 +13,8 @@ from sqlmodel import select
 
 from monitor.adapters.store.engine import _one_line
 from monitor.adapters.store.tables import Feed, SourceRow, _aware, utcnow
-from monitor.core.feedspec import FeedSpec
 from monitor.core.decide.poll import PollIntent, after_poll, next_poll_at
+from monitor.core.feedspec import FeedSpec
 from monitor.core.types import Article, FeedState, PollRecord
 
 

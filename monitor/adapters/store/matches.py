@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from monitor.adapters.store.tables import (DEAD, FAILED, HELD, PENDING, SENDING, SENT, Delivery, MatchRow,
                                            StoredArticleRow, _aware, utcnow)
+from monitor.core.decide.route import Candidate, route
 from monitor.core.types import AlertContent, Hit, Match
 
 
@@ -31,64 +32,26 @@ class MatchesMixin:
         looked at, for those matched on a prefix (``matched_prefix``).
 
         A delivery is ``pending`` (to send now) or ``held`` for its channel's
-        digest: when the rule or the channel asks for digests, when the
-        channel is in quiet hours, or when the rule's throttle (alerts per
-        rule and channel in the last hour) is used up. One transaction;
+        digest, as :func:`monitor.core.decide.route.route` decides (quiet hours,
+        digest, same story, throttle) from what is stored. One transaction;
         re-running it with the same input stores nothing new. Returns the ids
         of the deliveries to send now.
         """
         now = now or utcnow()
-        digest_channels, quiet_channels = set(digest_channels), set(quiet_channels)
         with self._session() as s:
             self._key_lookups(s)
-            budget: dict[tuple[str, str], int] = {}
-            # One alert per (story, rule, channel): who alerted each story already.
-            story_of = dict(s.exec(select(StoredArticleRow.id, StoredArticleRow.story_id)
-                                   .where(StoredArticleRow.id.in_(list(results)))).all()) if results else {}
-            alerted: dict[tuple[int, str, str], int] = {}
-            stories = {sid for sid in story_of.values() if sid is not None}
-            if stories:
-                # In two index lookups (the stories' articles, then their deliveries): as one
-                # join, PostgreSQL planned with statistics taken while the tables were small
-                # (in a burst) and scanned every delivery for each batch.
-                members = dict(s.exec(select(StoredArticleRow.id, StoredArticleRow.story_id)
-                                      .where(StoredArticleRow.story_id.in_(stories))).all())
-                for rule, channel, aid in s.exec(
-                        select(Delivery.rule, Delivery.channel, Delivery.article_id)
-                        .where(Delivery.article_id.in_(list(members))).order_by(Delivery.id)).all():
-                    alerted.setdefault((members[aid], rule, channel), aid)
-            # All matches in one statement, their ids in one query, all deliveries in one statement.
-            self._insert_ignore(s, MatchRow, [dict(
-                article_id=article_id, rule=m.rule, terms=list(m.terms),
-                hits=[[h.field, h.start, h.end, h.term] for h in m.hits], created_at=now)
-                for article_id, matches in results.items() for m in matches], ["article_id", "rule"], returning=())
-            match_ids = {(aid, rule): mid for aid, rule, mid in s.exec(
-                select(MatchRow.article_id, MatchRow.rule, MatchRow.id)
-                .where(MatchRow.article_id.in_([a for a, ms in results.items() if ms]))).all()} \
-                if any(results.values()) else {}
-            rows = []
-            for article_id, matches in results.items():
-                for m in matches:
-                    match_id = match_ids[(article_id, m.rule)]
-                    for c in m.channels:
-                        held = None
-                        if c in quiet_channels:
-                            held = "quiet hours"
-                        elif m.delivery == "digest" or c in digest_channels:
-                            held = "digest"
-                        elif alerted.setdefault((story_of.get(article_id) or -article_id, m.rule, c),
-                                                article_id) != article_id:
-                            held = "same story"
-                        elif m.delivery == "throttle" and m.per_hour is not None:
-                            key = (m.rule, c)
-                            if key not in budget:
-                                budget[key] = m.per_hour - self._sent_last_hour(s, m.rule, c, now)
-                            if budget[key] <= 0:
-                                held = f"throttle {m.per_hour}/hour"
-                            budget[key] -= 1
-                        rows.append(dict(match_id=match_id, article_id=article_id, rule=m.rule, channel=c,
-                                         status=HELD if held else PENDING, held_reason=held,
-                                         created_at=now, updated_at=now))
+            story_of, alerted = self._story_alerts(s, list(results))
+            match_ids = self._insert_matches(s, results, now)
+            todo = [(match_ids[(article_id, m.rule)], Candidate(article_id, story_of.get(article_id), m.rule, c,
+                                                                 m.delivery, m.per_hour))
+                    for article_id, matches in results.items() for m in matches for c in m.channels]
+            throttled = {(c.rule, c.channel) for _, c in todo if c.mode == "throttle" and c.per_hour is not None}
+            held = route([c for _, c in todo], quiet_channels=set(quiet_channels),
+                         digest_channels=set(digest_channels), alerted=alerted,
+                         sent_last_hour={key: self._sent_last_hour(s, *key, now) for key in sorted(throttled)})
+            rows = [dict(match_id=match_id, article_id=c.article_id, rule=c.rule, channel=c.channel,
+                         status=HELD if why else PENDING, held_reason=why, created_at=now, updated_at=now)
+                    for (match_id, c), why in zip(todo, held)]
             self._insert_ignore(s, Delivery, rows, ["rule", "article_id", "channel"], returning=())
             if results:
                 s.exec(update(StoredArticleRow)
@@ -103,6 +66,38 @@ class MatchesMixin:
             return list(s.exec(select(Delivery.id).where(Delivery.article_id.in_(list(results)),
                                                          Delivery.status == PENDING)
                                .order_by(Delivery.id)).all())
+
+    def _story_alerts(self, s: Session, article_ids: list[int]) -> tuple[dict[int, int | None],
+                                                                         dict[tuple[int, str, str], int]]:
+        """The story of each article, and who alerted each of those stories already:
+        (story, rule, channel) -> the article whose delivery came first."""
+        story_of = dict(s.exec(select(StoredArticleRow.id, StoredArticleRow.story_id)
+                               .where(StoredArticleRow.id.in_(article_ids))).all()) if article_ids else {}
+        alerted: dict[tuple[int, str, str], int] = {}
+        stories = {sid for sid in story_of.values() if sid is not None}
+        if stories:
+            # In two index lookups (the stories' articles, then their deliveries): as one
+            # join, PostgreSQL planned with statistics taken while the tables were small
+            # (in a burst) and scanned every delivery for each batch.
+            members = dict(s.exec(select(StoredArticleRow.id, StoredArticleRow.story_id)
+                                  .where(StoredArticleRow.story_id.in_(stories))).all())
+            for rule, channel, aid in s.exec(
+                    select(Delivery.rule, Delivery.channel, Delivery.article_id)
+                    .where(Delivery.article_id.in_(list(members))).order_by(Delivery.id)).all():
+                alerted.setdefault((members[aid], rule, channel), aid)
+        return story_of, alerted
+
+    def _insert_matches(self, s: Session, results: dict[int, list[Match]], now: datetime) -> dict[tuple[int, str], int]:
+        """Insert the matches (in one statement); (article id, rule) -> match id, in one query."""
+        self._insert_ignore(s, MatchRow, [dict(
+            article_id=article_id, rule=m.rule, terms=list(m.terms),
+            hits=[[h.field, h.start, h.end, h.term] for h in m.hits], created_at=now)
+            for article_id, matches in results.items() for m in matches], ["article_id", "rule"], returning=())
+        if not any(results.values()):
+            return {}
+        return {(aid, rule): mid for aid, rule, mid in s.exec(
+            select(MatchRow.article_id, MatchRow.rule, MatchRow.id)
+            .where(MatchRow.article_id.in_([a for a, ms in results.items() if ms]))).all()}
 
     def _sent_last_hour(self, s: Session, rule: str, channel: str, now: datetime) -> int:
         return s.exec(select(func.count()).select_from(Delivery).where(

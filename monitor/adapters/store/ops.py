@@ -11,9 +11,9 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from monitor.adapters.store.engine import _one_line
-from monitor.adapters.store.tables import (DEAD, DELIVERY_HEARTBEAT, DELIVERY_LEASE, DIGESTED, FAILED, HELD, PENDING,
-                                           SENDING, SENT, DeadLetter, Delivery, Feed, MatchRow, StoredArticleRow,
-                                           WatchStateRow, WorkAttempt, _aware, claim_expiry, utcnow)
+from monitor.adapters.store.tables import (DEAD, DIGESTED, FAILED, HELD, PENDING, SENDING, SENT, DeadLetter, Delivery,
+                                           Feed, MatchRow, StoredArticleRow, WatchStateRow, WorkAttempt, _aware, utcnow)
+from monitor.core.decide.retry import DELIVERY_HEARTBEAT, DELIVERY_LEASE, Backoff, claim_expiry, retry_overdue
 
 
 @dataclass(frozen=True)
@@ -139,14 +139,12 @@ class OpsMixin:
             pend = s.exec(select(Delivery.id)
                           .where(Delivery.status == PENDING, Delivery.updated_at < cutoff)
                           .order_by(Delivery.id).limit(limit)).all()
-            failed = []
-            for did, attempts, updated in s.exec(
-                    select(Delivery.id, Delivery.attempts, Delivery.updated_at)
-                    .where(Delivery.status == FAILED, Delivery.updated_at < cutoff)
-                    .order_by(Delivery.id).limit(limit)).all():
-                countdown = min(retry_base * 2 ** max(attempts - 1, 0), max_countdown)
-                if _aware(updated) + timedelta(seconds=countdown) < cutoff:
-                    failed.append((did, attempts))
+            policy = Backoff(retry_base, max_countdown)
+            failed = [(did, attempts) for did, attempts, updated in s.exec(
+                select(Delivery.id, Delivery.attempts, Delivery.updated_at)
+                .where(Delivery.status == FAILED, Delivery.updated_at < cutoff)
+                .order_by(Delivery.id).limit(limit)).all()
+                if retry_overdue(policy, attempts, _aware(updated), cutoff)]
             sending = s.exec(select(Delivery.id)
                              .where(Delivery.status == SENDING,
                                     Delivery.updated_at < now - claim_expiry(sending_lease, heartbeat))

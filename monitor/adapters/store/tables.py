@@ -2,30 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+# Re-exported: the claim's lease is decided in the core.
+from monitor.core.decide.retry import DELIVERY_HEARTBEAT, DELIVERY_LEASE, claim_expiry  # noqa: F401
 
 # Delivery states. "sending" is written before the channel is called, so a crash
 # between the channel accepting and "sent" being recorded is visible.
 PENDING, SENDING, SENT, FAILED, DEAD = "pending", "sending", "sent", "failed", "dead"
 # Held: waiting for its channel's digest (digest mode, throttle overflow, quiet hours).
 HELD, DIGESTED = "held", "digested"
-# A delivery's claim (``sending``): its sender renews it (updated_at) every heartbeat while
-# the send is in flight. A claim not renewed for STALE_HEARTBEATS heartbeats is a dead
-# sender's, and is taken over (see claim_expiry); and since a sender stops renewing where
-# that would keep its claim past ``lease``, a claim is never held longer than the lease.
-DELIVERY_HEARTBEAT = timedelta(seconds=10)
-DELIVERY_LEASE = timedelta(minutes=5)
-STALE_HEARTBEATS = 3
-
-
-def claim_expiry(lease: timedelta = DELIVERY_LEASE, heartbeat: timedelta = DELIVERY_HEARTBEAT) -> timedelta:
-    """How long a ``sending`` claim holds without a renewal: three heartbeats, at most the lease."""
-    return min(lease, heartbeat * STALE_HEARTBEATS)
 
 
 def utcnow() -> datetime:
@@ -37,7 +27,6 @@ def _aware(dt: datetime | None) -> datetime | None:
     if dt is not None and dt.tzinfo is None:
         return dt.replace(tzinfo=timezone.utc)
     return dt
-
 
 
 class Feed(SQLModel, table=True):
