@@ -7,12 +7,13 @@ import sqlite3
 import time
 from typing import Any
 
-from sqlalchemy import Integer, LargeBinary, event, text
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
-from sqlmodel import SQLModel, Session, create_engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, create_engine
 
-from monitor.adapters.store import tables  # noqa: F401  (registers the tables for create_all)
+from monitor.adapters.store import migrations, tables  # noqa: F401  (tables: registers the models)
+from monitor.adapters.store.migrations import SchemaBehind  # noqa: F401  (raised by open)
 from monitor.core.errors import StoreError
 
 
@@ -72,7 +73,13 @@ class StoreBase:
 
     @classmethod
     def open(cls, url: str, *, create: bool = True) -> "Store":
-        """Connect (creating the SQLite folder and the tables when ``create``)."""
+        """Connect; with ``create``, make a new database's schema and check an existing one's.
+
+        A new database (SQLite's folder included) is brought to the newest schema
+        revision; one at an older revision, or made by code older than the
+        migrations, is refused with :class:`SchemaBehind` (run ``monitor db upgrade``).
+        Raises StoreError.
+        """
         try:
             u = make_url(url)
         except Exception as e:
@@ -97,7 +104,7 @@ class StoreBase:
             with engine.connect():
                 pass
             if create:
-                store._create_schema()
+                migrations.prepare(engine, where=redact_url(url))
         except SQLAlchemyError as e:
             reason = _one_line(getattr(e, "orig", None) or e)
             raise StoreError(f"cannot connect to database {redact_url(url)}: {reason}") from None
@@ -116,44 +123,6 @@ class StoreBase:
             s.exec(text("SET LOCAL enable_seqscan = off"))
             s.exec(text("SET LOCAL plan_cache_mode = force_custom_plan"))
             s.exec(text("SET LOCAL jit = off"))
-
-    def _create_schema(self, attempts: int = 3) -> None:
-        """Create what is missing, safely when several processes start at once.
-
-        A worker and a beat started together (docker compose up) both create the
-        tables of a new database: an advisory lock (PostgreSQL) or the write lock
-        taken first (SQLite) makes the second wait and then find them; a lost race
-        elsewhere is tried again.
-        """
-        from sqlalchemy import inspect
-
-        for attempt in range(attempts):
-            try:
-                with self.engine.begin() as conn:
-                    if self.dialect == "postgresql":
-                        conn.execute(text("SELECT pg_advisory_xact_lock(726100)"))  # held until commit
-                    elif self.dialect == "sqlite":
-                        # The write lock from the start (waiting as busy_timeout says): a
-                        # read-then-write transaction fails at once when another wrote meanwhile.
-                        conn.exec_driver_sql("BEGIN IMMEDIATE")
-                    SQLModel.metadata.create_all(conn)
-                    # An index added after the table: databases made before get it too.
-                    if "ix_delivery_article_id" not in {i["name"] for i in inspect(conn).get_indexes("delivery")}:
-                        conn.execute(text("CREATE INDEX IF NOT EXISTS ix_delivery_article_id ON delivery (article_id)"))
-                    # Columns added after their table, likewise.
-                    if "item_hashes" not in {c["name"] for c in inspect(conn).get_columns("feed")}:
-                        kind = LargeBinary().compile(dialect=conn.dialect)
-                        conn.execute(text(f"ALTER TABLE feed ADD COLUMN item_hashes {kind}"))
-                    if "matched_prefix" not in {c["name"] for c in inspect(conn).get_columns("article")}:
-                        kind = Integer().compile(dialect=conn.dialect)
-                        conn.execute(text(f"ALTER TABLE article ADD COLUMN matched_prefix {kind}"))
-                    if self.dialect == "postgresql":  # replaced by the BRIN index (StoryKeyRow)
-                        conn.execute(text("DROP INDEX IF EXISTS ix_story_band_published"))
-                return
-            except (IntegrityError, OperationalError, ProgrammingError):
-                if attempt == attempts - 1:
-                    raise
-                time.sleep(0.2 * (attempt + 1))
 
     def close(self) -> None:
         self.engine.dispose()
