@@ -17,6 +17,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from monitor import pipeline
 
 from monitor.core import stories
+from monitor.core.decide.retry import Backoff
 from monitor.core.errors import DeliveryError, StoreError
 
 from workers.app import app, services, settings
@@ -32,7 +33,7 @@ TRANSIENT = (OperationalError, InterfaceError, PoolTimeout, StoreError)
 
 
 def _retry_transient(task, e: Exception, **kwargs):
-    countdown = min(2 ** min(task.request.retries, 10), TRANSIENT_MAX_COUNTDOWN)
+    countdown = Backoff(1, TRANSIENT_MAX_COUNTDOWN).delay(task.request.retries + 1)
     log.warning("%s: database unavailable, retry in %ds: %s", task.name, countdown,
                 " ".join(str(getattr(e, "orig", None) or e).split())[:200])
     return task.retry(countdown=countdown, max_retries=None, **kwargs)
@@ -205,7 +206,7 @@ def match_articles(self, article_ids: list[int], failures: int = 0, killed: bool
             log.error("article %s dead-lettered after %d attempts: %s", ids[0], failures + 1, reason)
         else:
             svc.store.forget_attempt(key)
-            countdown = min(2 ** failures, 60)
+            countdown = Backoff(1, 60).delay(failures + 1)
             log.warning("article %s failed to match, retry in %ds: %s", ids[0], countdown, reason)
             raise self.retry(countdown=countdown, kwargs={"failures": failures + 1}) from None
         svc.store.forget_attempt(key)
@@ -236,7 +237,7 @@ def _send_with_retries(task, send, record_failure, what: str, failures: int | No
         if final:
             log.error("%s is dead after %d attempts: %s", what, failed + 1, e)
             return False
-        countdown = min(cfg.deliver_retry_base * 2 ** failed, MAX_COUNTDOWN)
+        countdown = Backoff(cfg.deliver_retry_base, MAX_COUNTDOWN).delay(failed + 1)
         log.warning("%s failed, retry in %.0fs: %s", what, countdown, e)
         raise task.retry(countdown=countdown, kwargs={"failures": failed + 1}) from None
     return True
@@ -272,7 +273,7 @@ def deliver(self, delivery_ids: int | list[int], failures: int | None = None) ->
     if final:
         log.error("%s dead after %d attempts: %s", what, failed + 1, reason)
         return len(out.sent)
-    countdown = min(cfg.deliver_retry_base * 2 ** failed, MAX_COUNTDOWN)
+    countdown = Backoff(cfg.deliver_retry_base, MAX_COUNTDOWN).delay(failed + 1)
     log.warning("%s failed, retry in %.0fs: %s", what, countdown, reason)
     # Only the failed ones go again: what was sent is never sent twice.
     raise self.retry(args=([i for i, _ in out.failed],), kwargs={"failures": failed + 1},
