@@ -20,10 +20,12 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.util import CommandError
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.core.errors import StoreError
 
@@ -109,12 +111,21 @@ def _locked(engine: Engine):
     return conn
 
 
-def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
+def upgrade(engine: Engine, revision: str = "head", *, where: str = "") -> tuple[str | None, str | None]:
     """Bring the database to ``revision`` in one transaction; (revision before, revision after).
 
     A database made by earlier code is adopted by the baseline, every row kept; a new
-    one is created. Raises SQLAlchemy's and Alembic's errors (the CLI words them).
+    one is created. Raises StoreError (naming the database ``where``) when it fails:
+    then nothing was changed.
     """
+    try:
+        return _upgrade(engine, revision)
+    except (SQLAlchemyError, CommandError) as e:
+        reason = " ".join(str(getattr(e, "orig", None) or e).split())[:500]
+        raise StoreError(f"upgrading database {where or engine.url.render_as_string()} failed: {reason}") from e
+
+
+def _upgrade(engine: Engine, revision: str) -> tuple[str | None, str | None]:
     conn = _locked(engine)
     try:
         before = current(conn)
@@ -141,7 +152,7 @@ def prepare(engine: Engine, *, where: str) -> None:
     if found == head():
         return
     if found == "new":
-        upgrade(engine)
+        upgrade(engine, where=where)
         return
     known = {r.revision for r in history()}
     if found != "unstamped" and found not in known:
