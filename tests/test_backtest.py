@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from conftest import ROOT, run_monitor
+from support.procs import run_monitor
+from support.samples import ROOT
 from monitor.adapters.backtest import backtest, stored_articles
 from monitor.config import FeedSpec
 from monitor.core.matching import compile_rules

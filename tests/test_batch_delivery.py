@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import Receiver, article_rss
 from monitor import pipeline
 from monitor.config import FeedSpec
 from monitor.core.matching import compile_rules
 from monitor.adapters.notify import AppriseNotifier
 from monitor.core.rules import parse_rules
 from monitor.adapters.store import Store
-from monitor.core.types import FetchResult
+from support.fakes import FakeFetcher
+from support.http import Receiver
+from support.samples import article_rss
 
 RULES = """
 rules:
@@ -23,14 +24,6 @@ rules:
     keywords: {any: [ukrain*]}
     channels: [good, bad]
 """
-
-
-class OneFeed:
-    def __init__(self, body):
-        self.body = body
-
-    def fetch(self, url, *, etag=None, last_modified=None):
-        return FetchResult(url=url, status=200, body=self.body, headers={"content-type": "application/rss+xml"})
 
 
 @pytest.fixture
@@ -45,7 +38,7 @@ def _pending(db_url, good, bad):
     store = Store.open(db_url)
     fid = store.sync_feeds([FeedSpec(url="https://news.example.org/rss", name="News")],
                            default_interval=60)["https://news.example.org/rss"]
-    out = pipeline.poll_feed(fid, store=store, fetcher=OneFeed(article_rss(link="https://news.example.org/a")))
+    out = pipeline.poll_feed(fid, store=store, fetcher=FakeFetcher().serve_any(article_rss(link="https://news.example.org/a")))
     matcher = compile_rules(parse_rules(RULES, "rules.yaml", channels=["good", "bad"]))
     ids = pipeline.match_articles(out.new_article_ids, store=store, matcher=matcher)
     assert len(ids) == 4

@@ -10,21 +10,19 @@ with apprise's own Discord code on what the notifier would hand it.
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import re
-import threading
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conftest import free_port
 from monitor.core.errors import DeliveryError
 from monitor.adapters.notify import AppriseNotifier, defuse_mentions, escape_raw_html, redact
 from monitor.core.render import ZWSP, render_alert, render_digest
 from monitor.core.types import AlertContent, Hit, RenderedAlert
-from test_render import ALLOWED_TAGS, _Elements, markdown_to_html
+from support.html import ALLOWED_TAGS, Elements, markdown_to_html
+from support.http import Receiver
+from support.procs import free_port
 
 LINK = "https://example.com/monde/otan"
 PUBLISHED = datetime(2022, 1, 18, 13, 5, tzinfo=timezone.utc)
@@ -57,8 +55,8 @@ def assert_no_mentions(value: str):
     assert not re.search(f"@(?!{ZWSP})", value), value
 
 
-def assert_inert_html(source: str, extra_tags=()) -> _Elements:
-    elements = _Elements(source)
+def assert_inert_html(source: str, extra_tags=()) -> Elements:
+    elements = Elements(source)
     for tag, attrs in elements.tags:
         assert tag in ALLOWED_TAGS | set(extra_tags), (tag, source)
         for name, value in attrs:
@@ -77,50 +75,12 @@ def assert_inert_markdown(source: str):
 # -- receivers ---------------------------------------------------------------------------
 
 
-class _Handler(BaseHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-    def do_POST(self):
-        owner = self.server.owner
-        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            body = raw.decode("utf-8", "replace")
-        with owner.lock:
-            owner.requests.append({"path": self.path, "headers": dict(self.headers), "json": body})
-            status = owner.status
-        reply = json.dumps(owner.reply).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(reply)))
-        self.send_header("Connection", "close")  # no keep-alive: each send opens its own connection
-        self.end_headers()
-        self.wfile.write(reply)
-
-
-class ChatServer:
-    """A loopback HTTP server that records every POST (path, headers, JSON body)."""
-
-    def __init__(self, reply=None):
-        self.requests, self.lock, self.status, self.reply = [], threading.Lock(), 200, reply or {}
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.httpd.owner = self
-        self.port = self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.fixture
 def chat():
     servers = []
 
-    def make(reply=None):
-        s = ChatServer(reply)
+    def make(reply=None):  # records every request: req["path"], req["headers"], req["json"]
+        s = Receiver(reply=reply or {})
         servers.append(s)
         return s
 
@@ -163,7 +123,7 @@ def test_email_is_html_with_a_plain_text_alternative(smtp_server):
     subject = str(msg["Subject"])
     assert subject.startswith("[otan] Titre")
     assert_no_mentions(subject)
-    assert not _Elements(subject).tags
+    assert not Elements(subject).tags
 
 
 def test_markdown_bound_for_email_keeps_no_raw_html(smtp_server):
@@ -174,7 +134,7 @@ def test_markdown_bound_for_email_keeps_no_raw_html(smtp_server):
         AppriseNotifier({"mail": smtp_server.url}).send("mail", alert)
     for msg in smtp_server.messages:
         html = next(p.get_content() for p in msg.iter_parts() if p.get_content_type() == "text/html")
-        elements = _Elements(html)
+        elements = Elements(html)
         assert not {t for t, _ in elements.tags} & {"script", "img", "svg", "iframe"}, html
         assert not [name for _, attrs in elements.tags for name, _ in attrs if name.startswith("on")]
         assert "<!--" not in html
@@ -201,39 +161,12 @@ def test_json_webhook_gets_inert_text(receiver):
         assert payload in message.replace(ZWSP, "")
 
 
-class _KeepAliveHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keeps the connection open between requests
-
-    def log_message(self, *args):
-        pass
-
-    def setup(self):
-        super().setup()
-        with self.server.owner.lock:
-            self.server.owner.connections += 1
-
-    def do_POST(self):
-        owner = self.server.owner
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        with owner.lock:
-            owner.cookies.append(self.headers.get("Cookie"))
-            status = owner.status
-        self.send_response(status)
-        self.send_header("Set-Cookie", "sid=from-the-webhook; Path=/")
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-
 @pytest.fixture
 def keepalive():
-    owner = type("Owner", (), {})()
-    owner.connections, owner.cookies, owner.status, owner.lock = 0, [], 200, threading.Lock()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _KeepAliveHandler)
-    httpd.owner, owner.port = owner, httpd.server_address[1]
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield owner
-    httpd.shutdown()
-    httpd.server_close()
+    """A webhook answering over HTTP/1.1 with a cookie: ``connections`` and ``cookies`` seen."""
+    r = Receiver(keep_alive=True, headers={"Set-Cookie": "sid=from-the-webhook; Path=/"})
+    yield r
+    r.close()
 
 
 def test_webhook_alerts_reuse_one_connection_and_carry_no_cookie(keepalive):

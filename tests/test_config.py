@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_monitor
+from support.procs import run_monitor
 from monitor.config import load_settings
 from monitor.core.errors import ConfigError
 

@@ -16,33 +16,16 @@ from datetime import datetime, timezone
 import feedparser
 import pytest
 
-from feedcorpus import FEED, NOT_A_FEED, USABLE, CorpusDoc, corpus
 from monitor import pipeline
 from monitor.config import FeedSpec
 from monitor.core.feeds import parse_feed
 from monitor.adapters.store import Store
-from monitor.core.types import FetchResult
+from support.fakes import FakeFetcher
+from support.feedcorpus import FEED, NOT_A_FEED, USABLE, CorpusDoc, corpus
 
 NOW = datetime(2022, 1, 25, 12, 0, tzinfo=timezone.utc)
 MOJIBAKE = re.compile("Ã|â€|Â|\ufffd")
 MARKUP = re.compile(r"<[a-zA-Z/]|&(lt|gt|amp|quot|nbsp|#\d+|#x[0-9a-f]+);")
-
-
-class CorpusFetcher:
-    """Serves each corpus document at its own URL, with its own Content-Type."""
-
-    def __init__(self):
-        self.responses: dict[str, FetchResult] = {}
-        self.calls: list[str] = []
-
-    def serve(self, url: str, doc: CorpusDoc) -> CorpusFetcher:
-        self.responses[url] = FetchResult(url=url, status=200, body=doc.body,
-                                          headers={"content-type": doc.content_type})
-        return self
-
-    def fetch(self, url, *, etag=None, last_modified=None):
-        self.calls.append(url)
-        return self.responses[url]
 
 
 def _url(i: int, doc: CorpusDoc) -> str:
@@ -70,9 +53,9 @@ def test_every_document_through_the_poller(tmp_path):
     try:
         urls = [_url(i, d) for i, d in enumerate(docs)]
         ids = store.sync_feeds([FeedSpec(url=u, name=d.name) for u, d in zip(urls, docs)], default_interval=900)
-        fetcher = CorpusFetcher()
+        fetcher = FakeFetcher()  # each document at its own URL, with its own Content-Type
         for u, d in zip(urls, docs):
-            fetcher.serve(u, d)
+            fetcher.serve(u, d.body, content_type=d.content_type)
 
         entries = stored = rejected = 0
         failed: list[str] = []
@@ -133,7 +116,7 @@ def test_a_second_poll_of_the_same_bytes_parses_nothing_again(tmp_path, kind):
     try:
         url = _url(0, doc)
         ids = store.sync_feeds([FeedSpec(url=url)], default_interval=900)
-        fetcher = CorpusFetcher().serve(url, doc)
+        fetcher = FakeFetcher().serve(url, doc.body, content_type=doc.content_type)
         first = pipeline.poll_feed(ids[url], store=store, fetcher=fetcher, now=NOW)
         again = pipeline.poll_feed(ids[url], store=store, fetcher=fetcher, now=NOW)
         assert first.error is None and first.new_article_ids

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from conftest import RecordingNotifier
+from support.fakes import RecordingNotifier
 
 from monitor import pipeline
 from monitor.config import ChannelSpec, FeedSpec

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ARTICLE_TITLE, article_rss, start_monitor, wait_for
+from support.procs import start_monitor, wait_for
+from support.samples import ARTICLE_TITLE, article_rss
 from monitor.adapters.store import Store
 
 pytestmark = pytest.mark.slow

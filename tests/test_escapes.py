@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_monitor
+from support.procs import run_monitor
 from monitor import pipeline
 from monitor.config import load_settings
 from monitor.core.matching import compile_rules

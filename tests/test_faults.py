@@ -19,17 +19,16 @@ import socket
 import subprocess
 import threading
 import time
-from collections import Counter
 from email.utils import format_datetime
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
 import yaml
 
-from conftest import free_port, reachable, run_monitor, start_monitor, wait_for
+from support.http import FeedServer, Receiver
+from support.procs import free_port, reachable, run_monitor, start_monitor, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -138,104 +137,12 @@ class PgProxy:
         self.listener.close()
 
 
-class _HookHandler(BaseHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-    def do_POST(self):
-        import json
-
-        hook = self.server.owner
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        with hook.lock:
-            hook.attempts += 1
-            held = hook.attempts <= hook.hold
-            hook.in_flight[self.client_address[1]] = time.monotonic()
-            if hook.status < 300 and not held:
-                # Recorded as soon as the message is in: a sender killed while it waits
-                # for the answer has still delivered (the one duplicate no design avoids
-                # would be its retry, which is what the tests look for).
-                hook.posts.append(json.loads(body))
-        try:
-            if held:  # never answered nor taken in: its sender dies waiting, or it is let go at the end
-                hook.released.wait(300)
-                return
-            time.sleep(hook.delay)
-            self.send_response(hook.status)
-            self.end_headers()
-        except OSError:
-            pass
-        finally:
-            with hook.lock:
-                hook.in_flight.pop(self.client_address[1], None)
-
-
-class Hook:
-    """A webhook receiver: ``delay`` seconds per request, ``status`` to answer; the first ``hold``
-    requests are held unanswered, and not taken in (until close)."""
-
-    def __init__(self, *, delay: float = 0.0, status: int = 200, query: str = "", hold: int = 0):
-        self.posts, self.attempts, self.in_flight = [], 0, {}
-        self.delay, self.status, self.lock = delay, status, threading.Lock()
-        self.hold, self.released = hold, threading.Event()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _HookHandler)
-        self.httpd.daemon_threads = True
-        self.httpd.owner = self
-        self.port = self.httpd.server_address[1]
-        self.url = f"json://127.0.0.1:{self.port}/hook{query}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def titles(self) -> Counter:
-        with self.lock:
-            return Counter(p["title"] for p in self.posts)
-
-    def close(self):
-        self.released.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-class _FeedHandler(BaseHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-    def do_GET(self):
-        srv = self.server.owner
-        with srv.lock:
-            srv.hits.append((self.path, time.monotonic()))
-            hook = srv.on_get.pop(self.path, None)
-            body = srv.feeds.get(self.path)
-        if hook:
-            hook()
-        if body is None:
-            self.send_response(404)
-            self.end_headers()
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
-class Feeds:
+class Feeds(FeedServer):
     """Serves RSS feeds; ``on_get[path]`` runs once, on the next request for that path."""
 
-    def __init__(self):
-        self.feeds, self.hits, self.on_get, self.lock = {}, [], {}, threading.Lock()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _FeedHandler)
-        self.httpd.daemon_threads = True
-        self.httpd.owner = self
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
     def add(self, name: str, n: int) -> str:
-        self.feeds[f"/{name}.rss"] = rss(name, n)
+        self.routes[f"/{name}.rss"] = (rss(name, n), "application/rss+xml; charset=utf-8")
         return self.base + f"/{name}.rss"
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 def _words(seed: str, k: int) -> str:
@@ -272,8 +179,8 @@ def feeds():
 def hooks():
     made = []
 
-    def make(**kw) -> Hook:
-        made.append(Hook(**kw))
+    def make(**kw) -> Receiver:  # a webhook receiver: delay, status, query, hold
+        made.append(Receiver(**kw))
         return made[-1]
 
     yield make
@@ -402,7 +309,7 @@ def pid_of_client_port(port: int, candidates: list[int]) -> int | None:
     return None
 
 
-def assert_each_once(hook: Hook, n: int, bound: float, what: str):
+def assert_each_once(hook: Receiver, n: int, bound: float, what: str):
     """Every one of ``n`` distinct alerts arrives within ``bound`` seconds, none twice."""
     wait_for(lambda: len(hook.titles()) >= n, bound, what=f"{n} alerts ({what})")
     titles = hook.titles()
@@ -755,8 +662,8 @@ def test_two_beat_processes_poll_each_feed_once_per_interval(own_redis, deployme
     dep.worker(2)
     dep.beat()
     dep.beat()
-    wait_for(lambda: sum(1 for p, _ in feeds.hits if p == "/two-beats.rss") >= 5, 60, what="5 polls")
-    times = [t for p, t in feeds.hits if p == "/two-beats.rss"]
+    wait_for(lambda: feeds.hits.get("/two-beats.rss", 0) >= 5, 60, what="5 polls")
+    times = [r.at for r in feeds.requests if r.path == "/two-beats.rss"]
     gaps = [b - a for a, b in zip(times, times[1:])]
     # A double poll would be two requests a few milliseconds apart; claims are
     # 0.8 s apart at least (90 % of the interval, less at most half of it for the

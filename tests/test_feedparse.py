@@ -12,8 +12,8 @@ import pytest
 
 from monitor.core.errors import FeedError
 from monitor.core.feeds import ParsedFeed, canonical_url, detect_language, html_to_text, parse_feed
+from support.samples import FEEDS
 
-FEEDS = Path(__file__).parent / "samples" / "feeds"
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=timezone.utc)
 UTC = timezone.utc
 

@@ -5,69 +5,25 @@ from __future__ import annotations
 import gzip
 import pickle
 import socket
-import threading
 import time
 import zlib
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
-from conftest import Route, answer, send
 from monitor.core.errors import BlockedAddressError, FeedError, FetchError
 from monitor.adapters.fetch import Fetcher, HttpFetcher, check_url
+from support.http import Listener, LoopbackServer, answer, send
+from support.samples import FEEDS
 
-FEEDS = Path(__file__).parent / "samples" / "feeds"
 LOOPBACK = ("127.0.0.0/8",)
 
 
-
-class Server:
-    """A threaded HTTP server on 127.0.0.1 answering from a table of routes."""
-
-    def __init__(self) -> None:
-        self.routes: dict[str, Route] = {}
-        self.requests: list[tuple[str, dict[str, str]]] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:
-                server.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
-                route = server.routes.get(self.path)
-                if route is None:
-                    send(self, 404, b"not found")
-                else:
-                    try:
-                        route(self)
-                    except (BrokenPipeError, ConnectionResetError):
-                        pass  # the client gave up on purpose (size cap, timeout)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.httpd.handle_error = lambda request, address: None
-        self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-
-
 @pytest.fixture
-def server() -> Iterator[Server]:
-    s = Server()
+def server() -> Iterator[LoopbackServer]:
+    s = LoopbackServer(keep_alive=True)
     yield s
     s.close()
 
@@ -179,7 +135,7 @@ def test_plain_body_over_the_cap_is_refused(server):
         assert len(small.fetch(server.url("/ok")).body) == 1000
 
 
-def redirect_chain(server: Server, length: int) -> None:
+def redirect_chain(server: LoopbackServer, length: int) -> None:
     for n in range(1, length + 1):
         # alternate absolute and relative Location headers
         target = f"/r/{n - 1}" if n % 2 else server.url(f"/r/{n - 1}")
@@ -414,49 +370,6 @@ def test_fetcher_reads_a_real_feed_end_to_end(server, fetcher):
 
 # --- the guard at the connection: injected resolver, DNS rebinding, TLS --------------
 
-class Listener:
-    """A TCP listener on loopback that only counts the connections it accepts."""
-
-    def __init__(self, host: str = "127.0.0.1") -> None:
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self.sock = socket.socket(family, socket.SOCK_STREAM)
-        self.sock.bind((host, 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.05)
-        self.port = self.sock.getsockname()[1]
-        self._accepted = 0
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._accept_one()
-
-    def _accept_one(self) -> bool:
-        try:
-            conn, _ = self.sock.accept()
-        except OSError:  # timeout, or closed
-            return False
-        conn.close()
-        with self._lock:
-            self._accepted += 1
-        return True
-
-    @property
-    def accepted(self) -> int:
-        while self._accept_one():  # a connection still in the backlog counts too
-            pass
-        with self._lock:
-            return self._accepted
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.sock.close()
-
-
 @pytest.fixture
 def listener() -> Iterator[Listener]:
     s = Listener()
@@ -556,7 +469,7 @@ def self_signed(tmp_path: Path, name: str) -> tuple[Path, Path]:
 
 
 @pytest.fixture
-def tls_server(tmp_path) -> Iterator[tuple[Server, list[str | None], Path]]:
+def tls_server(tmp_path) -> Iterator[tuple[LoopbackServer, list[str | None], Path]]:
     import ssl
 
     cert, key = self_signed(tmp_path, "feeds.example")
@@ -564,7 +477,7 @@ def tls_server(tmp_path) -> Iterator[tuple[Server, list[str | None], Path]]:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     context.sni_callback = lambda sock, name, ctx: names.append(name)
-    s = Server()
+    s = LoopbackServer(keep_alive=True)
     s.httpd.socket = context.wrap_socket(s.httpd.socket, server_side=True)
     yield s, names, cert
     s.close()

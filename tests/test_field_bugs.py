@@ -18,24 +18,14 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from conftest import SAMPLES, RecordingNotifier, article_rss
 from monitor import pipeline
 from monitor.core import render
 from monitor.config import FeedSpec
 from monitor.core.matching import compile_rules
 from monitor.core.rules import parse_rules
-from monitor.core.types import FetchResult
-
-
-class Fetcher:
-    """Serves canned feed bodies by URL."""
-
-    def __init__(self, bodies: dict[str, bytes]):
-        self.bodies = bodies
-
-    def fetch(self, url, *, etag=None, last_modified=None):
-        return FetchResult(url=url, status=200, body=self.bodies[url],
-                           headers={"content-type": "application/rss+xml"})
+from support.fakes import FakeFetcher, RecordingNotifier
+from support.procs import wait_for
+from support.samples import ARTICLE_TITLE, SAMPLE_BODY, article_rss
 
 
 def one_item_rss(*, feed: str, guid: str, link: str, title: str, published: datetime) -> bytes:
@@ -63,7 +53,7 @@ def test_an_article_two_feeds_carry_in_one_batch_is_the_first_feeds_copy_everywh
     ids = store.sync_feeds([FeedSpec(url=A, name="Feed A"), FeedSpec(url=B, name="Feed B")],
                            default_interval=60)
     link = "https://wire.example.org/2026/03/02/nato-air-defence"
-    fetcher = Fetcher({
+    fetcher = FakeFetcher({
         A: one_item_rss(feed="Feed A", guid="a-1", link=link, title="NATO steps up air defence", published=FIRST),
         B: one_item_rss(feed="Feed B", guid="b-77", link=link, title="NATO steps up air defence",
                         published=SECOND)})
@@ -89,8 +79,7 @@ def test_an_article_two_feeds_carry_in_one_batch_is_the_first_feeds_copy_everywh
 
 # -- entity alerts -------------------------------------------------------------------------
 
-SAMPLE_LINES = (SAMPLES / "otan-ukraine-fr.txt").read_text(encoding="utf-8").splitlines()
-SAMPLE_TITLE, SAMPLE_TEXT = SAMPLE_LINES[2].strip(), "\n".join(SAMPLE_LINES[3:]).strip()
+SAMPLE_TITLE, SAMPLE_TEXT = ARTICLE_TITLE, SAMPLE_BODY
 ENTITY_RULES = """
 rules:
   - name: ukraine-entity
@@ -116,7 +105,7 @@ def test_an_entity_alert_lists_the_words_of_the_article_that_matched(tmp_path):
     store = Store.open(f"sqlite:///{tmp_path / 'm.sqlite'}")
     try:
         ids = store.sync_feeds([FeedSpec(url=A, name="Actualités Monde")], default_interval=60)
-        fetcher = Fetcher({A: article_rss(link="https://example.org/otan-ukraine")})
+        fetcher = FakeFetcher({A: article_rss(link="https://example.org/otan-ukraine")})
         new = pipeline.poll_feed(ids[A], store=store, fetcher=fetcher).new_article_ids
         matcher = compile_rules(parse_rules(ENTITY_RULES, "rules.yaml", channels=["hook"]))
         deliveries = pipeline.match_articles(new, store=store, matcher=matcher)
@@ -161,34 +150,17 @@ def test_entity_terms_are_the_mentions_on_both_engines_and_in_other_scripts(acce
 # -- a delivery's claim while it is sent -----------------------------------------------------
 
 
-class HeldNotifier:
-    """A channel that holds each send until ``release`` is set."""
-
-    def __init__(self):
-        self.release, self.started, self.sent = threading.Event(), threading.Event(), []
-
-    def format_for(self, channel):
-        return "text"
-
-    def send(self, channel, alert):
-        self.started.set()
-        assert self.release.wait(60), "never released"
-        self.sent.append((channel, alert))
-
-
 @pytest.mark.parametrize("batch", [True, False], ids=["deliver_many", "deliver"])
 def test_a_send_in_flight_keeps_renewing_its_claim_so_no_one_else_takes_it(store, batch):
-    from conftest import wait_for
-
     ids = store.sync_feeds([FeedSpec(url=A, name="Feed A")], default_interval=60)
-    fetcher = Fetcher({A: one_item_rss(feed="Feed A", guid="a-1", link="https://wire.example.org/x",
+    fetcher = FakeFetcher({A: one_item_rss(feed="Feed A", guid="a-1", link="https://wire.example.org/x",
                                        title="NATO steps up air defence", published=FIRST)})
     new = pipeline.poll_feed(ids[A], store=store, fetcher=fetcher).new_article_ids
     matcher = compile_rules(parse_rules(RULES, "rules.yaml", channels=["hook"]))
     [d] = pipeline.match_articles(new, store=store, matcher=matcher)
     # A lease of an hour, a heartbeat of 0.2 s: the claim lapses 0.6 s after its last renewal.
     claims = {"lease": timedelta(hours=1), "heartbeat": timedelta(seconds=0.2)}
-    notifier = HeldNotifier()
+    notifier = RecordingNotifier(held=True)  # each send held until notifier.release is set
     if batch:
         run = lambda: pipeline.deliver_many([d], store=store, notifier=notifier, timeout=60, **claims)  # noqa: E731
     else:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_monitor
+from support.procs import run_monitor
+from support.samples import ROOT
 from monitor import pipeline
 from monitor.config import FeedSpec, load_feeds, load_settings
 from monitor.core.errors import ConfigError, RuleError

@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from conftest import ROOT, reachable
+from support.procs import reachable
+from support.samples import ROOT
 
 
 @pytest.mark.slow

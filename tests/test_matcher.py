@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -16,9 +15,7 @@ from monitor.core.rules import Keywords, Rule, load_rules
 from monitor.core.text import tokenize
 from monitor.core.types import Document, Hit, Match
 
-HERE = Path(__file__).parent
-ROOT = HERE.parent
-SAMPLE = HERE / "samples" / "otan-ukraine-fr.txt"
+from support.samples import ROOT, SAMPLE
 
 
 def make_rule(name: str = "r", *, any=(), all=(), none=(), **fields) -> Rule:

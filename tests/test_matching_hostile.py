@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect, text
@@ -25,8 +24,8 @@ from monitor.core.rules import Rule, load_rules
 from monitor.adapters.store import Store
 from monitor.core.types import Article, Document
 
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "tests" / "samples" / "otan-ukraine-fr.txt"  # the real French article
+from support.samples import ROOT, SAMPLE  # SAMPLE: the real French article
+
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 UNBOUNDED = 10**12  # no budget: what the whole text costs
 

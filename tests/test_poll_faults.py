@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import gzip
 import socket
-import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from pydantic import ValidationError
 
-from conftest import Route, answer, article_rss, send
 from monitor.config import FeedSpec
 from monitor.core.errors import BlockedAddressError
 from monitor.core.feeds import parse_feed
@@ -25,6 +23,9 @@ from monitor.adapters.fetch import HttpFetcher
 from monitor.pipeline import poll_feed
 from monitor.adapters.store import FeedRow, Store
 from monitor.core.types import StoredArticle
+from support.http import Listener, LoopbackServer, Route, answer, send
+from support.procs import free_port as closed_port  # a port nothing listens on
+from support.samples import article_rss
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=timezone.utc)
 HEALTHY = article_rss(link="https://example.org/healthy")
@@ -33,74 +34,11 @@ FEED = article_rss(link="https://example.org/case")  # another article: stories 
 
 # --- servers --------------------------------------------------------------------------
 
-class Server:
-    """HTTP/1.1 on 127.0.0.1 answering from ``routes``: path -> handler."""
-
-    def __init__(self) -> None:
-        self.routes: dict[str, Route] = {"/healthy": answer(200, HEALTHY, Content_Type="application/rss+xml")}
-        self.requests: list[tuple[str, dict[str, str]]] = []
-        self.stop = threading.Event()  # ends a handler that stalls on purpose
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:
-                server.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
-                route = server.routes.get(self.path, answer(404, b"not found"))
-                try:
-                    route(self)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up on purpose (size cap, timeout)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.httpd.handle_error = lambda request, address: None
-        self.port = self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
-
-    def url(self, path: str, host: str = "127.0.0.1") -> str:
-        return f"http://{host}:{self.port}{path}"
-
-    def close(self) -> None:
-        self.stop.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-
-
-class Listener:
-    """A TCP listener that only counts the connections it accepts."""
-
-    def __init__(self, host: str = "127.0.0.1") -> None:
-        self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-        self.sock.bind((host, 0))
-        self.sock.listen(16)
-        self.sock.setblocking(False)
-        self.port = self.sock.getsockname()[1]
-
-    @property
-    def accepted(self) -> int:
-        count = 0
-        while True:  # everything that connected waits in the backlog
-            try:
-                conn, _ = self.sock.accept()
-            except BlockingIOError:
-                return count
-            conn.close()
-            count += 1
-
-    def close(self) -> None:
-        self.sock.close()
-
-
 @pytest.fixture
-def server() -> Iterator[Server]:
-    s = Server()
+def server() -> Iterator[LoopbackServer]:
+    """HTTP/1.1 answering from ``routes`` (path -> handler); /healthy is a healthy feed."""
+    s = LoopbackServer(keep_alive=True)
+    s.routes["/healthy"] = answer(200, HEALTHY, Content_Type="application/rss+xml")
     yield s
     s.close()
 
@@ -204,17 +142,11 @@ def test_redirect_chain_is_followed(server, loopback, poll):
 
 # --- failures: one line in the health row, backoff, the others go on ----------------------------
 
-def stall(server: Server) -> Route:
+def stall(server: LoopbackServer) -> Route:
     def handler(h: BaseHTTPRequestHandler) -> None:
         server.stop.wait(3)
         send(h, 200, HEALTHY)
     return handler
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 BOMB = gzip.compress(b"\0" * 20_000_000, compresslevel=9)

@@ -6,7 +6,6 @@ import re
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -27,8 +26,9 @@ from monitor.core.render import (
     snippet,
 )
 from monitor.core.types import AlertContent, Hit
+from support.html import ALLOWED_TAGS, Elements, markdown_to_html
+from support.samples import SAMPLE
 
-SAMPLE = Path(__file__).parent / "samples" / "otan-ukraine-fr.txt"
 TITLE = ("Le Canada s’associe au Royaume-Uni pour tenter d’arrêter Poutine alors que des forces "
          "spéciales sont envoyées en Russie")
 LINK = "https://example.com/monde/canada-royaume-uni-poutine"
@@ -79,40 +79,8 @@ def hostile_alert(payload: str, *, link: str = LINK) -> AlertContent:
     )
 
 
-class _Elements(HTMLParser):
-    """Every element and attribute of an HTML fragment, as a browser would see them."""
-
-    def __init__(self, source: str):
-        super().__init__(convert_charrefs=True)
-        self.tags: list[tuple[str, list[tuple[str, str | None]]]] = []
-        self.text: list[str] = []
-        self.feed(source)
-        self.close()
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append((tag, attrs))
-
-    def handle_startendtag(self, tag, attrs):
-        self.tags.append((tag, attrs))
-
-    def handle_data(self, data):
-        self.text.append(data)
-
-    @property
-    def raw(self) -> str:
-        """The text, entities decoded, zero-width spaces kept."""
-        return "".join(self.text)
-
-    @property
-    def plain(self) -> str:
-        return self.raw.replace(ZWSP, "")
-
-
-ALLOWED_TAGS = {"p", "strong", "ul", "li", "a", "blockquote", "mark"}
-
-
-def assert_inert_html(source: str) -> _Elements:
-    elements = _Elements(source)
+def assert_inert_html(source: str) -> Elements:
+    elements = Elements(source)
     for tag, attrs in elements.tags:
         assert tag in ALLOWED_TAGS, (tag, source)
         for name, value in attrs:
@@ -122,17 +90,12 @@ def assert_inert_html(source: str) -> _Elements:
     return elements
 
 
-def markdown_to_html(source: str) -> str:
-    markdown = pytest.importorskip("markdown")  # installed with apprise, which renders with it
-    return markdown.markdown(source)
-
-
 def rendered_text(body: str, fmt: str) -> str:
     """What a person reads: the body with its markup rendered and zero-width spaces gone."""
     if fmt == "html":
-        return _Elements(body).plain
+        return Elements(body).plain
     if fmt == "markdown":
-        return _Elements(markdown_to_html(body)).plain
+        return Elements(markdown_to_html(body)).plain
     return body.replace(ZWSP, "").replace("\u00ab", "").replace("\u00bb", "")
 
 
@@ -325,7 +288,7 @@ def test_alert_link_is_a_real_link(alert, fmt):
     if fmt == "text":
         assert f"Link: {LINK}" in body
     else:
-        hrefs = [dict(attrs)["href"] for tag, attrs in _Elements(source).tags if tag == "a"]
+        hrefs = [dict(attrs)["href"] for tag, attrs in Elements(source).tags if tag == "a"]
         assert hrefs == [LINK]
 
 
@@ -442,8 +405,8 @@ def test_hostile_title_is_inert_in_the_alert_title(payload, fmt):
     title = render_alert(hostile_alert(payload), fmt).title
     _assert_no_mentions(title)
     assert "](" not in title
-    assert not _Elements(title).tags  # no tag survives, even if a channel treats it as HTML
-    as_markdown = _Elements(markdown_to_html(title)).tags
+    assert not Elements(title).tags  # no tag survives, even if a channel treats it as HTML
+    as_markdown = Elements(markdown_to_html(title)).tags
     assert not [t for t, _ in as_markdown if t in ("img", "script")]
     # Python-Markdown reads <\u200b@\u200b123> as a mail address: harmless, but never a web link.
     assert all(dict(a)["href"].startswith("mailto:") for t, a in as_markdown if t == "a")
@@ -469,7 +432,7 @@ def test_links_other_than_http_are_withheld(link, fmt):
     assert "script:" not in body.lower() and "data:" not in body and "file:" not in body
     if fmt != "text":
         source = markdown_to_html(body) if fmt == "markdown" else body
-        assert not [t for t, _ in _Elements(source).tags if t == "a"]
+        assert not [t for t, _ in Elements(source).tags if t == "a"]
 
 
 def test_unsafe_scheme_is_named(alert):
@@ -493,7 +456,7 @@ def test_http_links_cannot_break_out(link, shown):
     assert_inert_html(markdown_to_html(md_body))
     text_body = render_alert(content, "text").body
     _assert_no_mentions(text_body)
-    hrefs = [dict(a)["href"] for t, a in _Elements(html_body).tags if t == "a"]
+    hrefs = [dict(a)["href"] for t, a in Elements(html_body).tags if t == "a"]
     if shown is None:
         assert all(" " not in h and "(" not in h and '"' not in h for h in hrefs)
     else:
@@ -561,13 +524,13 @@ def test_hostile_text_is_inert_in_digests(payload, fmt):
     alerts = _digest_alerts({"otan": 2, f"r {payload}": 1}, payload)
     rendered = render_digest(f"desk {payload}", alerts, fmt, held_reason=payload, period=payload)
     _assert_no_mentions(rendered.title)
-    assert not _Elements(rendered.title).tags
+    assert not Elements(rendered.title).tags
     if fmt == "text":
         _assert_no_mentions(rendered.body)
         assert "](" not in rendered.body
         return
     source = markdown_to_html(rendered.body) if fmt == "markdown" else rendered.body
-    elements = _Elements(source)
+    elements = Elements(source)
     for tag, attrs in elements.tags:
         assert tag in ALLOWED_TAGS | {"br"}, (tag, source)
         for name, value in attrs:
@@ -599,7 +562,7 @@ def test_a_user_html_template_cannot_show_article_markup(tmp_path, payload):
         '<div title="{{ title }}">{{ title|safe }}</div><p>{{ feed }} {{ snippet }}</p>{{ link }}'
         '<p>{% for t in term_list %}{{ t }}{% endfor %}</p>', encoding="utf-8")
     body = render_alert(hostile_alert(payload), "html", templates=tmp_path).body
-    elements = _Elements(body)
+    elements = Elements(body)
     assert {t for t, _ in elements.tags} <= {"div", "p", "a", "mark"}
     assert not [n for _, attrs in elements.tags for n, _ in attrs if n.startswith("on")]
     _assert_no_mentions(elements.raw)
@@ -611,9 +574,9 @@ def test_a_user_markdown_template_gets_escaped_values(tmp_path, payload):
                                        encoding="utf-8")
     body = render_alert(hostile_alert(payload), "markdown", templates=tmp_path).body
     source = markdown_to_html(body)
-    assert not [t for t, _ in _Elements(source).tags if t not in ("h2", "p", "strong", "a")]
-    assert "javascript" not in "".join(v or "" for _, a in _Elements(source).tags for _, v in a)
-    _assert_no_mentions(_Elements(source).raw)
+    assert not [t for t, _ in Elements(source).tags if t not in ("h2", "p", "strong", "a")]
+    assert "javascript" not in "".join(v or "" for _, a in Elements(source).tags for _, v in a)
+    _assert_no_mentions(Elements(source).raw)
 
 
 def test_a_user_template_can_extend_the_shipped_one(tmp_path, alert):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timezone
-from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
@@ -20,8 +19,8 @@ from monitor.config import FeedSpec
 from monitor.core.feeds import cut_items, parse_feed
 from monitor.adapters.fetch import HttpFetcher
 from monitor.adapters.store import Store
+from support.samples import FEEDS
 
-FEEDS = Path(__file__).resolve().parent / "samples" / "feeds"
 LOOPBACK = ("127.0.0.0/8",)
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 

@@ -23,7 +23,7 @@ from xml.sax.saxutils import escape
 import pytest
 import yaml
 
-from conftest import start_monitor, wait_for
+from support.procs import start_monitor, wait_for
 
 pytestmark = [
     pytest.mark.slow,
@@ -194,7 +194,7 @@ def test_monitor_run_stops_promptly_while_a_long_match_runs(run, how):
 
 
 def test_monitor_run_stops_promptly_while_the_broker_is_unreachable(tmp_path, feed_server, receiver):
-    from conftest import free_port
+    from support.procs import free_port
 
     r = Run(tmp_path, feed_server, receiver, slow=0, news={"east": 1},
             broker_url=f"redis://127.0.0.1:{free_port()}/0")

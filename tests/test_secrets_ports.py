@@ -16,19 +16,18 @@ from __future__ import annotations
 
 import logging
 import socket
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import quote, quote_plus
 
 import pytest
 
-from conftest import free_port, run_monitor, send
 from monitor.config import load_settings
 from monitor.core.errors import BlockedAddressError, ConfigError, DeliveryError
 from monitor.adapters.fetch import HttpFetcher, check_url
 from monitor.adapters.notify import AppriseNotifier
 from monitor.core.render import render_test_message
+from support.http import LoopbackServer, send
+from support.procs import free_port, run_monitor
 
 RULES = "rules:\n  - name: otan\n    keywords:\n      any: [OTAN]\n    channels: [hook]\n"
 # A base64-like token: "/", "+" and "=" are encoded differently by each URL that carries it.
@@ -124,36 +123,17 @@ def test_the_notifier_masks_a_query_secret_even_when_not_told_it(receiver):
 # -- allow_networks entries with a port --------------------------------------------------
 
 
-class Server:
-    """An HTTP server on loopback: /feed answers an RSS body, /to?<url> redirects to <url>."""
+class Server(LoopbackServer):
+    """HTTP/1.1 on ``host``: /feed answers an RSS body, /to?<url> redirects to <url>."""
 
     def __init__(self, host: str = "127.0.0.1") -> None:
-        self.requests: list[str] = []
-        server = self
+        super().__init__(host, keep_alive=True)
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:
-                server.requests.append(self.path)
-                if self.path.startswith("/to?"):
-                    send(self, 302, headers={"Location": self.path[4:]})
-                else:
-                    send(self, 200, b"<rss/>", {"Content-Type": "application/rss+xml"})
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        cls = type("Httpd", (ThreadingHTTPServer,), {"address_family": family, "daemon_threads": True})
-        self.httpd = cls((host, 0), Handler)
-        self.port = self.httpd.server_address[1]
-        self.base = f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
-        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def respond(self, handler, request) -> None:
+        if request.path.startswith("/to?"):
+            send(handler, 302, headers={"Location": request.path[4:]})
+        else:
+            send(handler, 200, b"<rss/>", {"Content-Type": "application/rss+xml"})
 
 
 @pytest.fixture

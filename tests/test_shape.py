@@ -8,7 +8,8 @@ import sys
 
 import click
 
-from conftest import ROOT, SAMPLES, run_monitor
+from support.procs import run_monitor
+from support.samples import ROOT, SAMPLES
 from monitor.cli import cli
 from monitor.config import load_feeds, load_settings
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import _Mailbox, article_rss, free_port
 from monitor import pipeline
 from monitor.config import FeedSpec
 from monitor.core.errors import DeliveryError
@@ -12,7 +11,10 @@ from monitor.core.matching import compile_rules
 from monitor.adapters.notify import AppriseNotifier
 from monitor.core.rules import parse_rules
 from monitor.adapters.store import Store
-from monitor.core.types import FetchResult
+from support.fakes import FakeFetcher
+from support.procs import free_port
+from support.samples import article_rss
+from support.smtp import Mailbox
 
 RULES = """
 rules:
@@ -28,14 +30,6 @@ rules:
 """
 
 
-class OneFeed:
-    def __init__(self, body):
-        self.body = body
-
-    def fetch(self, url, *, etag=None, last_modified=None):
-        return FetchResult(url=url, status=200, body=self.body, headers={"content-type": "application/rss+xml"})
-
-
 def test_alerts_wait_for_the_smtp_server_and_arrive_once(tmp_path):
     from aiosmtpd.controller import Controller
 
@@ -44,7 +38,7 @@ def test_alerts_wait_for_the_smtp_server_and_arrive_once(tmp_path):
     store = Store.open(f"sqlite:///{tmp_path / 'm.sqlite'}")
     fid = store.sync_feeds([FeedSpec(url="https://news.example.org/rss", name="News")],
                            default_interval=60)["https://news.example.org/rss"]
-    out = pipeline.poll_feed(fid, store=store, fetcher=OneFeed(article_rss(link="https://news.example.org/a")))
+    out = pipeline.poll_feed(fid, store=store, fetcher=FakeFetcher().serve_any(article_rss(link="https://news.example.org/a")))
     matcher = compile_rules(parse_rules(RULES, "rules.yaml", channels=["email"]))
     deliveries = pipeline.match_articles(out.new_article_ids, store=store, matcher=matcher)
     assert len(deliveries) == 3
@@ -55,7 +49,7 @@ def test_alerts_wait_for_the_smtp_server_and_arrive_once(tmp_path):
     assert [r.status for r in store.list_deliveries()] == ["failed"] * 3
     assert all(r.last_error for r in store.list_deliveries())
 
-    box = _Mailbox()
+    box = Mailbox()
     controller = Controller(box, hostname="127.0.0.1", port=port)
     controller.start()  # the server is back
     try:

@@ -11,9 +11,9 @@ from datetime import timedelta
 
 import pytest
 
-from conftest import ROOT
+from support.samples import ROOT
 from monitor import stories as S
-from storycorpus import T0, build
+from support.storycorpus import T0, build
 
 ARTICLES = build()
 

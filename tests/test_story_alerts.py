@@ -5,7 +5,8 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta, timezone
 
-from conftest import RecordingNotifier, run_monitor
+from support.fakes import RecordingNotifier
+from support.procs import run_monitor
 from monitor import pipeline
 from monitor.config import ChannelSpec, FeedSpec
 from monitor.core.matching import compile_rules

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from conftest import RecordingNotifier
+from support.fakes import RecordingNotifier
 
 from monitor import pipeline
 from monitor.config import FeedSpec

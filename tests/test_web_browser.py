@@ -2,7 +2,7 @@
 through /usr/bin/chromedriver (nothing downloads a browser or a driver).
 
 The app runs under uvicorn in a thread on a free loopback port, over a SQLite
-store seeded through the Store API (see ``seed`` in test_web_api). No Celery
+store seeded through the Store API (see ``seed`` in support/web.py). No Celery
 worker runs: the retry button's delivery is sent by ``monitor.pipeline.deliver``
 called in the request, which is what the worker's task would call.
 
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -35,28 +34,9 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
-from conftest import ARTICLE_TITLE, free_port, wait_for  # noqa: E402
-from test_web_api import SAMPLE_BODY, SCRIPT_TITLE, seed  # noqa: E402
-
-
-class Server:
-    """uvicorn serving an app in a thread, on a free loopback port."""
-
-    def __init__(self, app):
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        wait_for(lambda: self.server.started, 20, what="uvicorn to start")
-        return self
-
-    def __exit__(self, *exc):
-        self.server.should_exit = True
-        self.thread.join(10)
+from support.procs import wait_for  # noqa: E402
+from support.samples import ARTICLE_TITLE, SAMPLE_BODY  # noqa: E402
+from support.web import SCRIPT_TITLE, AppServer, seed  # noqa: E402
 
 
 @pytest.fixture
@@ -79,7 +59,7 @@ def browser(tmp_path):
 @pytest.fixture
 def site(tmp_path, receiver):
     data = seed(tmp_path, receiver.url)
-    with Server(data.app()) as server:
+    with AppServer(data.app()) as server:
         data.base = server.base
         yield data
 

@@ -15,33 +15,14 @@ import pytest
 uvicorn = pytest.importorskip("uvicorn")
 httpx = pytest.importorskip("httpx")
 
-from conftest import free_port, wait_for  # noqa: E402
 from monitor.adapters.fetch import HttpFetcher  # noqa: E402
-from test_web_api import SAMPLE_BODY, seed  # noqa: E402
+from support.procs import wait_for  # noqa: E402
+from support.samples import SAMPLE_BODY  # noqa: E402
+from support.web import AppServer, seed  # noqa: E402
 
 RULES = "rules:\n  - name: t\n    keywords: {any: [OTAN]}\n"
 PAGE = ("L'OTAN et l'Ukraine\n" + SAMPLE_BODY).encode("utf-8")
 GUARD = 30.0  # seconds: only against hangs
-
-
-class Server:
-    """uvicorn serving an app in a thread, on a free loopback port."""
-
-    def __init__(self, app):
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        wait_for(lambda: self.server.started, 20, what="uvicorn to start")
-        return self
-
-    def __exit__(self, *exc):
-        self.server.should_exit = True
-        self.thread.join(10)
 
 
 class Counted:
@@ -89,7 +70,7 @@ def test_status_is_answered_while_60_slow_url_tests_are_in_flight(seeded, feed_s
     page = HeldPage()
     feed_server.routes["/slow"] = page
     app = Counted(_app(seeded), "/api/rules/test")
-    with Server(app) as server, httpx.Client(base_url=server.base, timeout=120) as client, \
+    with AppServer(app) as server, httpx.Client(base_url=server.base, timeout=120) as client, \
             ThreadPoolExecutor(60) as senders:
         csrf = client.get("/api/csrf").json()["csrf_token"]
         try:
@@ -117,7 +98,7 @@ def test_a_url_test_past_its_time_is_answered_504_and_the_pages_still_answer(see
     page = HeldPage()
     feed_server.routes["/slow"] = page
     app = _app(seeded, web_tester_timeout=1.0)
-    with Server(app) as server, httpx.Client(base_url=server.base, timeout=GUARD) as client:
+    with AppServer(app) as server, httpx.Client(base_url=server.base, timeout=GUARD) as client:
         csrf = client.get("/api/csrf").json()["csrf_token"]
         try:
             r = _url_test(client, csrf, f"{feed_server.base}/slow")
@@ -136,7 +117,7 @@ def test_a_waiting_url_test_whose_client_left_is_never_run(seeded, feed_server):
     feed_server.routes["/second"] = second
     app = Counted(_app(seeded, web_tester_workers=1), "/api/rules/test")
     pool = app.state.tester_pool
-    with Server(app) as server, httpx.Client(base_url=server.base, timeout=GUARD) as client, \
+    with AppServer(app) as server, httpx.Client(base_url=server.base, timeout=GUARD) as client, \
             ThreadPoolExecutor(1) as sender:
         csrf = client.get("/api/csrf").json()["csrf_token"]
         try:

@@ -1,6 +1,6 @@
 """Dashboard logins: a session per login kept in the database, CSRF bound to it, origins checked.
 
-Through an in-process client on a real SQLite store seeded as in test_web_api;
+Through an in-process client on a real SQLite store seeded as in support/web.py;
 "another dashboard process" is a second app over the same database.
 """
 
@@ -20,7 +20,7 @@ with warnings.catch_warnings():  # Starlette 1.x prefers httpx2 for its test cli
 from monitor.config import load_settings  # noqa: E402
 from monitor.core.errors import ConfigError  # noqa: E402
 from monitor.service import Services  # noqa: E402
-from test_web_api import seed  # noqa: E402
+from support.web import seed  # noqa: E402
 
 TOKEN = "correct-horse-battery"
 BASE = "http://monitor.example"

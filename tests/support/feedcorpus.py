@@ -522,7 +522,7 @@ def corpus(seed: int = DEFAULT_SEED, size: int = 300) -> list[CorpusDoc]:
     return docs
 
 
-if __name__ == "__main__":  # a look at the corpus: python tests/feedcorpus.py
+if __name__ == "__main__":  # a look at the corpus: python tests/support/feedcorpus.py
     from collections import Counter
 
     docs = corpus()
