@@ -46,8 +46,16 @@ def stop_promptly(app) -> None:
 
 
 def delivery_enqueuer(settings: Settings) -> Callable[[int], None]:
-    """A function that queues a delivery for sending (the dashboard's retry button, ``alerts retry``)."""
-    configure(settings)
-    from workers.tasks import deliver
+    """A function that queues a delivery for sending (the dashboard's retry button, ``alerts retry``);
+    Celery is set up on its first call."""
+    state: dict = {}
 
-    return deliver.delay
+    def enqueue(delivery_id: int) -> None:
+        if "task" not in state:
+            configure(settings)
+            from workers.tasks import deliver
+
+            state["task"] = deliver
+        state["task"].delay(delivery_id)
+
+    return enqueue

@@ -7,20 +7,9 @@ from pathlib import Path
 
 import click
 
+from monitor.cli.common import services_of, settings_of
 from monitor.cli.output import echo, echo_json
 from monitor.core.errors import ConfigError, MonitorError
-
-
-def _settings(ctx):
-    from monitor.cli import _settings as settings
-
-    return settings(ctx)
-
-
-def _services(ctx):
-    from monitor.cli import _services as services
-
-    return services(ctx)
 
 
 @click.group()
@@ -35,7 +24,7 @@ def rules_validate(ctx, path):
     """Check rule files; print every error as file:line:col: message."""
     from monitor.core.rules import load_rules
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     try:
         rs = load_rules(Path(path) if path else settings.rules_path, channels=list(settings.channels))
     except ConfigError as e:
@@ -50,7 +39,7 @@ def _load_matcher(ctx, rules_path):
     from monitor.core.matching import compile_rules
     from monitor.core.rules import load_rules
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     try:
         ruleset = load_rules(Path(rules_path) if rules_path else settings.rules_path)
     except ConfigError as e:
@@ -72,7 +61,7 @@ def _fetch_text(ctx, url: str) -> tuple[str, str]:
     """(title, text) of the page at ``url``, fetched with the service's guarded fetcher."""
     from monitor.adapters.fulltext import extract_main_text
 
-    svc = _services(ctx)
+    svc = services_of(ctx)
     try:
         result = svc.fetcher.fetch(url)
     except MonitorError as e:
@@ -149,7 +138,7 @@ def rules_test(ctx, paths, text_opt, file_opt, url, title, language, as_json):
     if not found:
         echo(f"no rule matches ({len(matcher.rules)} rule(s) tried)")
         sys.exit(1)
-    tz = _settings(ctx).timezone
+    tz = settings_of(ctx).timezone
     for m in found:
         alert = AlertContent(rule=m.rule, terms=m.terms, title=title, link=url or "", feed="(test)",
                              published=None, text=text, hits=m.hits)
@@ -180,7 +169,7 @@ def rules_backtest(ctx, rules_path, since, old_rules, examples, as_json):
 
     matcher = _load_matcher(ctx, rules_path)
     old = _load_matcher(ctx, old_rules) if old_rules else None
-    store = _services(ctx).store
+    store = services_of(ctx).store
     cutoff = datetime.now(timezone.utc) - timedelta(days=since) if since is not None else None
     report = backtest(stored_articles(store, since=cutoff), matcher, old, examples=examples)
     if as_json:

@@ -6,9 +6,9 @@ dead letters and dead deliveries, failing feeds and channels.
 
 from __future__ import annotations
 
-
 import click
 
+from monitor.cli.common import services_of, settings_of
 from monitor.cli.output import echo, echo_json
 
 
@@ -49,10 +49,8 @@ def _age(seconds: float | None) -> str:
 @click.pass_context
 def status(ctx, as_json):
     """Show queue depths, the oldest waiting item per stage, dead work, failing feeds and channels."""
-    from monitor.cli import _services, _settings
-
-    settings = _settings(ctx)
-    store = _services(ctx).store
+    settings = settings_of(ctx)
+    store = services_of(ctx).store
     report = store.status()
     report["queues"] = _queue_depths(settings)
     report["dead_letter_items"] = [

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import click
 
+from monitor.cli.common import log_setup, settings_of
+from monitor.cli.queue import delivery_enqueuer
+
 
 @click.command("web")
 @click.option("--host", default="127.0.0.1", show_default=True,
@@ -17,7 +20,6 @@ def web(ctx, host, port, token):
     """Serve the dashboard (alerts, feeds, rules, rule tester, deliveries) and its JSON API."""
     import uvicorn
 
-    from monitor.cli import _log_setup, _settings
     from monitor.web import create_app
     from monitor.web.security import is_loopback
 
@@ -27,8 +29,8 @@ def web(ctx, host, port, token):
         raise click.UsageError(f"refusing to serve on {host} without a token: anyone who can reach it would see "
                                f"the alerts and could resend them. Set --token or MONITOR_WEB_TOKEN, or use "
                                f"--host 127.0.0.1.")
-    settings = _settings(ctx)
-    _log_setup(settings)
-    app = create_app(settings, token=token.strip() if token else None)
+    settings = settings_of(ctx)
+    log_setup(settings)
+    app = create_app(settings, token=token.strip() if token else None, enqueue=delivery_enqueuer(settings))
     click.echo(f"dashboard on http://{host}:{port}/ ({'token required' if token else 'loopback only'})", err=True)
     uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), server_header=False)
