@@ -1,4 +1,4 @@
-"""Running the service: ``run``, ``worker``, ``beat``, ``init-db`` and ``check``."""
+"""Running the service: ``run``, ``worker``, ``beat`` and ``check``."""
 
 from __future__ import annotations
 
@@ -99,17 +99,6 @@ def beat(ctx):
     svc.sync_feeds(force=True)
     app = configure(settings)
     app.start(["beat", "-l", settings.log_level])
-
-
-@click.command("init-db")
-@click.pass_context
-def init_db(ctx):
-    """Create the database tables (idempotent)."""
-    from monitor.adapters.store import Store
-
-    settings = settings_of(ctx)
-    Store.open(settings.effective_database_url).close()
-    echo(f"database ready: {redacted_db(settings)}")
 
 
 @click.command()
