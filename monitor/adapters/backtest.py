@@ -111,22 +111,6 @@ def backtest(articles: Iterable[StoredArticle], matcher, old_matcher=None, *,
 def stored_articles(store, *, since: datetime | None = None, page: int = 500) -> Iterator[StoredArticle]:
     """Stream the stored articles fetched at or after ``since``, oldest id first, reading
     ``page`` rows per query. Database errors pass through (sqlalchemy's)."""
-    from sqlmodel import Session, select
+    from monitor.adapters.store.backtest import stored_articles as read
 
-    from monitor.adapters.store import Feed, StoredArticleRow, _aware
-
-    last = 0
-    while True:
-        query = (select(StoredArticleRow, Feed.name, Feed.tags)
-                 .join(Feed, Feed.id == StoredArticleRow.feed_id)
-                 .where(StoredArticleRow.id > last))
-        if since is not None:
-            query = query.where(StoredArticleRow.fetched_at >= since)
-        with Session(store.engine) as s:
-            rows = s.exec(query.order_by(StoredArticleRow.id).limit(page)).all()
-        if not rows:
-            return
-        for a, name, tags in rows:
-            yield StoredArticle(id=a.id, feed=name, feed_tags=tuple(tags or ()), url=a.url, title=a.title,
-                                text=a.text, language=a.language, published=_aware(a.published_at))
-        last = rows[-1][0].id
+    return read(store.engine, since=since, page=page)

@@ -171,7 +171,7 @@ def backtest(rules: list[Rule], engine, *, limit: int = BACKTEST_DEFAULT, days: 
     what it would add or lose. Raises ValueError for limits out of range, and
     Stopped once ``stopped()`` is true (looked at before reading and before matching each article).
     """
-    from monitor.web.queries import matched_rules, recent_articles
+    from monitor.adapters.store.backtest import matched_rules, recent_articles
 
     if not 1 <= limit <= BACKTEST_MAX:
         raise ValueError(f"limit must be between 1 and {BACKTEST_MAX}")
