@@ -387,7 +387,7 @@ def test_whitespace_shortcuts_give_what_split_and_join_give():
     assert all(not c.isprintable() for c in map(chr, range(0x110000)) if c.isspace() and c != " ")
     import random
 
-    from monitor.core.feeds import _normalize, _single_line, _tidy_lines
+    from monitor.core.feeds.markup import _normalize, _single_line, _tidy_lines
     import unicodedata
 
     rng = random.Random(7)
