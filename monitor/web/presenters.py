@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -125,10 +125,15 @@ def rules_overview(services: Any, engine, name: str | None = None) -> tuple[list
     return out, error
 
 
+def _chart_days() -> list[date]:
+    # the days of a rule's chart (as the read model gives them), for a rule without stored matches
+    today = datetime.now(timezone.utc).date()
+    return [today - timedelta(days=queries.CHART_DAYS - 1 - i) for i in range(queries.CHART_DAYS)]
+
+
 def rule_out(name: str, st, *, rule) -> S.RuleOut:
     if st is None:
-        days = queries._days(datetime.now(timezone.utc).date(), queries.CHART_DAYS)
-        per_day = [S.DayCount(day=d, matches=0) for d in days]
+        per_day = [S.DayCount(day=d, matches=0) for d in _chart_days()]
         total = recent = 0
         last = None
     else:
