@@ -21,6 +21,7 @@ from monitor.core import render
 from monitor.core.decide.retry import DELIVERY_HEARTBEAT, DELIVERY_LEASE, claim_expiry
 from monitor.core.errors import DeliveryError
 from monitor.core.schedule import in_quiet_hours, parse_quiet_hours, parse_schedule
+from monitor.core.decide.waves import next_wave
 from monitor.core.types import DeliveryResult
 
 log = logging.getLogger("monitor")
@@ -133,6 +134,37 @@ class BatchOutcome:
     left: tuple[int, ...] = ()  # not tried: the batch ran out of time; still pending, queue again
 
 
+def _wait_renewing(futures: dict, *, store: Store, timeout: float, heartbeat: timedelta,
+                   renew_until: float) -> set:
+    """Wait for a wave's sends, ``timeout`` at most, renewing the claims of those still in
+    flight every ``heartbeat`` until ``renew_until``; the futures that finished."""
+    # Waited for a heartbeat at a time (most sends take milliseconds: no renewal at all).
+    wave_end = time.monotonic() + timeout
+    while True:
+        left = wave_end - time.monotonic()
+        finished, running = wait(futures, timeout=max(0.0, min(heartbeat.total_seconds(), left)))
+        if not running or left <= heartbeat.total_seconds():
+            return finished
+        if time.monotonic() <= renew_until:
+            store.renew_deliveries([futures[f].id for f in running])
+
+
+def _outcomes(futures: dict, finished: set, timeout: float) -> tuple[list[int], list[tuple[int, str]]]:
+    """The ids sent, and those failed with why, of a wave's sends."""
+    done: tuple[list[int], list[tuple[int, str]]] = ([], [])
+    for fut, job in futures.items():
+        # A send still hanging is not waited for: it is recorded failed and
+        # retried (the channel's own socket timeouts end it).
+        why = fut.result() if fut in finished else f"no answer within {timeout:g}s"
+        if why is None:
+            done[0].append(job.id)
+            log.info("sent: rule %r, %r to channel %r", job.alert.rule, job.alert.title[:80], job.channel)
+        else:
+            done[1].append((job.id, why))
+            log.warning("delivery %d to channel %r failed: %s", job.id, job.channel, why)
+    return done
+
+
 def deliver_many(delivery_ids, *, store: Store, notifier: Notifier, tz: str = "UTC", final_attempt: bool = False,
                  templates=None, max_workers: int = 4, timeout: float = 20.0, budget: float = 25.0,
                  lease: timedelta = DELIVERY_LEASE, heartbeat: timedelta = DELIVERY_HEARTBEAT) -> BatchOutcome:
@@ -180,42 +212,14 @@ def deliver_many(delivery_ids, *, store: Store, notifier: Notifier, tz: str = "U
 
     try:
         while todo and time.monotonic() - started < budget:
-            wave, rest, busy = [], [], set()
-            for job in todo:
-                throttled = serial(job.channel)
-                if len(wave) < max_workers and not (throttled and job.channel in busy):
-                    wave.append(job)
-                    if throttled:
-                        busy.add(job.channel)
-                else:
-                    rest.append(job)
-            todo = rest
+            wave, todo = next_wave(todo, max_workers, serial)
             claimed = store.claim_deliveries([j.id for j in wave], sent=done[0], failed=done[1],
                                              dead=final_attempt, lease=lease, heartbeat=heartbeat)
             skipped += [j.id for j in wave if j.id not in claimed]
-            wave = [j for j in wave if j.id in claimed]
-            renew_until = _renew_until(lease, heartbeat)
-            futures = {pool.submit(send, j): j for j in wave}
-            # Waited for a heartbeat at a time (most sends take milliseconds: no renewal at all).
-            wave_end = time.monotonic() + timeout
-            while True:
-                left = wave_end - time.monotonic()
-                finished, running = wait(futures, timeout=max(0.0, min(heartbeat.total_seconds(), left)))
-                if not running or left <= heartbeat.total_seconds():
-                    break
-                if time.monotonic() <= renew_until:
-                    store.renew_deliveries([futures[f].id for f in running])
-            done = ([], [])
-            for fut, job in futures.items():
-                # A send still hanging is not waited for: it is recorded failed and
-                # retried (the channel's own socket timeouts end it).
-                why = fut.result() if fut in finished else f"no answer within {timeout:g}s"
-                if why is None:
-                    done[0].append(job.id)
-                    log.info("sent: rule %r, %r to channel %r", job.alert.rule, job.alert.title[:80], job.channel)
-                else:
-                    done[1].append((job.id, why))
-                    log.warning("delivery %d to channel %r failed: %s", job.id, job.channel, why)
+            futures = {pool.submit(send, j): j for j in wave if j.id in claimed}
+            finished = _wait_renewing(futures, store=store, timeout=timeout, heartbeat=heartbeat,
+                                      renew_until=_renew_until(lease, heartbeat))
+            done = _outcomes(futures, finished, timeout)
             sent += done[0]
             failed += done[1]
         store.claim_deliveries([], sent=done[0], failed=done[1], dead=final_attempt, lease=lease, heartbeat=heartbeat)
