@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from monitor.cli.common import log_setup, settings_of
+from monitor.cli.common import log_setup, services_of, settings_of
 from monitor.cli.queue import delivery_enqueuer
 
 
@@ -31,6 +31,8 @@ def web(ctx, host, port, token):
                                f"--host 127.0.0.1.")
     settings = settings_of(ctx)
     log_setup(settings)
-    app = create_app(settings, token=token.strip() if token else None, enqueue=delivery_enqueuer(settings))
+    services_of(ctx).store  # opened now: a database behind the code stops here, not at the first request
+    app = create_app(settings, token=token.strip() if token else None, enqueue=delivery_enqueuer(settings),
+                     services=services_of(ctx))
     click.echo(f"dashboard on http://{host}:{port}/ ({'token required' if token else 'loopback only'})", err=True)
     uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), server_header=False)

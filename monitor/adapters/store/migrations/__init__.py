@@ -52,7 +52,6 @@ def config(connection: Connection | None = None, *, stdout=None, target_metadata
     """An Alembic configuration for these migrations, optionally bound to ``connection``."""
     cfg = Config(stdout=stdout if stdout is not None else io.StringIO())
     cfg.set_main_option("script_location", str(HERE))
-    cfg.set_main_option("version_locations", str(HERE / "versions"))
     cfg.attributes["connection"] = connection
     cfg.attributes["target_metadata"] = target_metadata
     return cfg
@@ -82,7 +81,11 @@ def history() -> list[Revision]:
 
 def current(connection: Connection) -> str | None:
     """The database's revision; None when it was never stamped (new, or made by earlier code)."""
-    return MigrationContext.configure(connection).get_current_revision()
+    # The version table read directly: MigrationContext logs two INFO lines each time,
+    # and every process start (and every store opened) asks.
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def state(connection: Connection) -> str:
