@@ -91,32 +91,11 @@ def queue_names(settings: Settings) -> list[str]:
 def celery_config(settings: Settings) -> dict:
     """The Celery configuration for these settings. Pure."""
     p = settings.queue_prefix
-        # The embedded SQLite queue has no visibility timeout (nor options).
-    transport_options = {} if settings.embedded_broker else {
-        # A message taken but not acknowledged goes back to its queue after this
-        # long (the worker holding it died). Everything below stays well under it.
-        # Not tunable: lowering it below the longest retry countdown (MAX_COUNTDOWN)
-        # or time limit would run the same task again while it waits or runs.
-        # Recovery after a whole worker dies comes from the sweeper, not from this.
-        "visibility_timeout": VISIBILITY_TIMEOUT,
-        # kombu looks for such messages every interval * throttle seconds (100 s by
-        # default); every 10 s instead, so a killed worker's messages come back
-        # soon after their visibility timeout rather than up to 100 s later.
-        "unacked_restore_interval": 10,
-        "unacked_restore_throttle": 1,
-        # A broker that vanishes without closing the socket (failover, NAT) must not
-        # block a publish forever: fail after 10 s, and the outbox keeps the work.
-        "socket_timeout": 10,
-        "socket_connect_timeout": 5,
-        "socket_keepalive": True,
-        # Check the long-lived BRPOP connection, so a half-open one is replaced.
-        "health_check_interval": 10,
-        "retry_on_timeout": True,
-    }
+    transport_options = _transport_options(settings)
     redis = settings.effective_broker_url.startswith("redis://")  # rediss:// keeps kombu's own
     return dict(
         broker_url=settings.effective_broker_url,
-        # For redis:// URLs, the transport above (a worker that outlives a Redis restart).
+        # For redis:// URLs, workers.app.RedisTransport (a worker that outlives a Redis restart).
         broker_transport="workers.app:RedisTransport" if redis else None,
         broker_transport_options=transport_options,
         # Keep trying the broker forever, at start and after a connection loss.
@@ -172,34 +151,65 @@ def celery_config(settings: Settings) -> dict:
         timezone="UTC",
         # Two fixed ticks: nothing worth persisting in a schedule file.
         beat_scheduler="celery.beat:Scheduler",
-        beat_schedule={
-            "dispatch-due-feeds": {
-                "task": "monitor.dispatch_due_feeds",
-                "schedule": timedelta(seconds=settings.poll_tick),
-                "options": {"expires": settings.poll_tick},
-            },
-            "flush-digests": {
-                "task": "monitor.flush_digests",
-                "schedule": timedelta(seconds=30),
-                "options": {"expires": 30},
-            },
-            "watchdog": {
-                "task": "monitor.watchdog",
-                "schedule": timedelta(minutes=5),
-                "options": {"expires": 300},
-            },
-            # Every 10 minutes; each hour is judged once (the state remembers which).
-            "spikes": {
-                "task": "monitor.spikes",
-                "schedule": timedelta(minutes=10),
-                "options": {"expires": 600},
-            },
-            "sweep": {
-                "task": "monitor.sweep",
-                "schedule": timedelta(seconds=settings.sweep_interval),
-                "options": {"expires": settings.sweep_interval},
-            },
-        },
+        beat_schedule=_beat_schedule(settings),
     )
 
 
+def _transport_options(settings: Settings) -> dict:
+    """Options of a Redis broker's transport (the embedded SQLite queue has neither a
+    visibility timeout nor options)."""
+    if settings.embedded_broker:
+        return {}
+    return {
+        # A message taken but not acknowledged goes back to its queue after this
+        # long (the worker holding it died). Everything below stays well under it.
+        # Not tunable: lowering it below the longest retry countdown (MAX_COUNTDOWN)
+        # or time limit would run the same task again while it waits or runs.
+        # Recovery after a whole worker dies comes from the sweeper, not from this.
+        "visibility_timeout": VISIBILITY_TIMEOUT,
+        # kombu looks for such messages every interval * throttle seconds (100 s by
+        # default); every 10 s instead, so a killed worker's messages come back
+        # soon after their visibility timeout rather than up to 100 s later.
+        "unacked_restore_interval": 10,
+        "unacked_restore_throttle": 1,
+        # A broker that vanishes without closing the socket (failover, NAT) must not
+        # block a publish forever: fail after 10 s, and the outbox keeps the work.
+        "socket_timeout": 10,
+        "socket_connect_timeout": 5,
+        "socket_keepalive": True,
+        # Check the long-lived BRPOP connection, so a half-open one is replaced.
+        "health_check_interval": 10,
+        "retry_on_timeout": True,
+    }
+
+
+def _beat_schedule(settings: Settings) -> dict:
+    """The periodic tasks: ticks, each expiring before the next, so a late one is dropped."""
+    return {
+        "dispatch-due-feeds": {
+            "task": "monitor.dispatch_due_feeds",
+            "schedule": timedelta(seconds=settings.poll_tick),
+            "options": {"expires": settings.poll_tick},
+        },
+        "flush-digests": {
+            "task": "monitor.flush_digests",
+            "schedule": timedelta(seconds=30),
+            "options": {"expires": 30},
+        },
+        "watchdog": {
+            "task": "monitor.watchdog",
+            "schedule": timedelta(minutes=5),
+            "options": {"expires": 300},
+        },
+        # Every 10 minutes; each hour is judged once (the state remembers which).
+        "spikes": {
+            "task": "monitor.spikes",
+            "schedule": timedelta(minutes=10),
+            "options": {"expires": 600},
+        },
+        "sweep": {
+            "task": "monitor.sweep",
+            "schedule": timedelta(seconds=settings.sweep_interval),
+            "options": {"expires": settings.sweep_interval},
+        },
+    }
