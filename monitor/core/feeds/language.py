@@ -73,4 +73,3 @@ def _load_simplemma() -> tuple[Any, Any, Any]:
     # its slower lookups are what the memo above is for.
     return (MostCommonTokenSampler(), normalize_token,
             DictionaryLookupStrategy(StreamDictionaryFactory()))
-

@@ -22,6 +22,7 @@ from monitor.core.feeds.markup import _normalize, _single_line, _tidy_lines, htm
 from monitor.core.feeds.urls import canonical_url
 from monitor.core.types import Article
 
+
 @dataclass(frozen=True)
 class ParsedFeed:
     """One feed document turned into articles."""
@@ -135,6 +136,7 @@ def _plain(entry: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(out.get("content"), list):
         out["content"] = [dict(c) if isinstance(c, dict) else c for c in out["content"]]
     return out
+
 
 def _article(entry: Mapping[str, Any], *, url: str, feed_language: str | None,
              now: datetime, rss: bool) -> Article | None:

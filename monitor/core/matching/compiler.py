@@ -215,7 +215,6 @@ def _need(program: tuple, atoms: list[_Atom]) -> tuple[float, frozenset[int]] | 
     return min(known, key=lambda s: s[0]) if known else None
 
 
-
 def alts_by_key(atoms: list[_Atom]) -> dict[int, dict[int, list[_Alt]]]:
     """For each atom of many names (an entity's), its alternatives by key: a run looks only
     at those of the keys that occurred."""

@@ -300,4 +300,3 @@ class _Run:
                 used_r += _close(mine_r, mine_l, between, distance)
         got = self.near_used[(left, right, distance)] = (sorted(set(used_l)), sorted(set(used_r)))
         return got
-

@@ -238,4 +238,3 @@ class _FastField(_Text):
 
     def spans(self, pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
         return pairs
-

@@ -106,7 +106,6 @@ def _may_be_elision(word: str, prefix: bool) -> bool:
     return any(e.startswith(word) for e in ELISIONS) if prefix else word in ELISIONS
 
 
-
 def scan_field(fld: _Field | _FastField, found: dict[int, list[int]], automaton: ahocorasick.Automaton | None,
                literals: _Literals | None, candidates: dict[int, list[int]], keys: set[int], maybe: set[int],
                limit: int | None = None) -> None:
