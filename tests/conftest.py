@@ -21,11 +21,10 @@ import pytest
 if str(Path(__file__).resolve().parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from support.db import PG_ADMIN_URL, reset_pg  # noqa: E402
-from support.http import FeedServer, Receiver  # noqa: E402
-from support.procs import free_port, reachable, wait_for  # noqa: E402
-from support.smtp import SmtpServer  # noqa: E402
-
+from support.db import PG_ADMIN_URL, reset_pg
+from support.http import FeedServer, Receiver
+from support.procs import free_port, reachable, wait_for
+from support.smtp import SmtpServer
 
 # -- Redis -------------------------------------------------------------------
 

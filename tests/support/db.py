@@ -9,10 +9,9 @@ PG_ADMIN_URL = os.environ.get("MONITOR_TEST_PG", "postgresql+psycopg://postgres@
 
 def reset_pg(url: str) -> None:
     """Drop every table of the monitor's schema from the database at ``url``."""
+    import monitor.adapters.store
     from sqlalchemy import create_engine
     from sqlmodel import SQLModel
-
-    import monitor.adapters.store  # noqa: F401  (registers the tables)
 
     engine = create_engine(url)
     SQLModel.metadata.drop_all(engine)

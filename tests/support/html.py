@@ -5,7 +5,6 @@ from __future__ import annotations
 from html.parser import HTMLParser
 
 import pytest
-
 from monitor.core.render import ZWSP
 
 ALLOWED_TAGS = {"p", "strong", "ul", "li", "a", "blockquote", "mark"}  # what an alert's HTML may hold

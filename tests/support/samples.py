@@ -29,4 +29,4 @@ def article_rss(*, link: str, build_date: str = "Mon, 24 Jan 2022 10:00:00 GMT")
   <pubDate>Mon, 24 Jan 2022 09:30:00 GMT</pubDate>
   <description>{escape(SAMPLE_BODY)}</description>
 </item>
-</channel></rss>""".encode("utf-8")
+</channel></rss>""".encode()

@@ -12,6 +12,7 @@ from monitor.core.matching import compile_rules
 from monitor.core.rules import load_rules
 from monitor.core.types import Article
 from monitor.service import Services
+
 from support.procs import free_port, wait_for
 from support.samples import ARTICLE_TITLE, SAMPLE_BODY
 
@@ -47,7 +48,9 @@ class Seeded:
     def app(self, **kwargs):
         svc = self.services
         kwargs.setdefault("enqueue", lambda i: pipeline.deliver(i, store=svc.store, notifier=svc.notifier))
-        from monitor.web import create_app  # here: the tests that need no app need no fastapi
+        from monitor.web import (
+            create_app,  # here: the tests that need no app need no fastapi
+        )
 
         return create_app(self.settings, services=svc, **kwargs)
 
@@ -89,9 +92,8 @@ def seed(tmp_path: Path, hook_url: str | None = None, database_url: str | None =
     articles = {key_of[a.url]: a.id for a in store.articles(ids)}
     matcher = compile_rules(load_rules(rules).rules)
     pending = pipeline.match_articles(ids, store=store, matcher=matcher, channels=settings.channels)
-    from sqlmodel import Session, select
-
     from monitor.adapters.store import Delivery, MatchRow
+    from sqlmodel import Session, select
 
     with Session(store.engine) as s:
         alerts = {(next(k for k, v in articles.items() if v == m.article_id), m.rule): m.id
