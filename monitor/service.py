@@ -137,8 +137,12 @@ class Services:
             self._feeds_seen = fp  # read a broken file once per change, not at every tick
             raise
         self.store.sync_feeds(specs, default_interval=self.settings.default_interval)
+        # Each worker process loads the file once when it starts: said when asked (the
+        # commands that start the service) or when the file changed, not once per process.
+        changed = force or self._feeds_seen is not None
         self._feeds_seen = fp
-        log.info("feeds loaded: %d from %s", len(specs), self.settings.feeds_path)
+        log.log(logging.INFO if changed else logging.DEBUG, "feeds loaded: %d from %s", len(specs),
+                self.settings.feeds_path)
         return True
 
     def check(self) -> None:

@@ -8,6 +8,7 @@ consequences and the fixed bounds between them.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from kombu import Exchange, Queue
@@ -213,3 +214,16 @@ def _beat_schedule(settings: Settings) -> dict:
             "options": {"expires": settings.sweep_interval},
         },
     }
+
+
+def describe_broker(settings: Settings) -> str:
+    """The broker as configured, its password masked; or where the embedded queue lives."""
+    if settings.embedded_broker:
+        return f"embedded queue in {settings.data_dir / 'queue.sqlite'}"
+    return mask_url(settings.broker_url)
+
+
+def mask_url(url: str) -> str:
+    """``url`` (or ``;``-separated URLs) with the password and secret query values as ``****``."""
+    url = re.sub(r"(://[^/@;?#]*?:)[^/@;?#]+@", r"\1****@", url)
+    return re.sub(r"([?&](?:password|pass|token|secret|key)=)[^&;#]*", r"\1****", url, flags=re.IGNORECASE)

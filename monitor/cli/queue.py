@@ -26,6 +26,20 @@ def queue_names(settings: Settings) -> list[str]:
     return queue_names(settings)
 
 
+def describe_broker(settings: Settings) -> str:
+    """The broker as configured, its password masked (or where the embedded queue lives)."""
+    from workers.config import describe_broker
+
+    return describe_broker(settings)
+
+
+def run_output() -> None:
+    """Log lines for a person at a terminal (``monitor run``; see :func:`workers.app.run_output`)."""
+    from workers.app import run_output
+
+    run_output()
+
+
 def configure(settings: Settings, *, rules=None):
     """The Celery app, configured for ``settings`` (see :func:`workers.configure`)."""
     from workers import configure

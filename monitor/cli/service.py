@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
+from contextlib import contextmanager
+
 import click
 
 from monitor.cli.common import redacted_db, services_of, settings_of
@@ -38,8 +43,6 @@ def run(ctx):
     processes, so that a task past its time limit can be stopped. Ctrl-C (or
     SIGTERM) stops within a few seconds; work cut short is taken up at the next start.
     """
-    from celery.beat import EmbeddedService
-
     from monitor.cli import queue
 
     settings = settings_of(ctx)
@@ -48,25 +51,66 @@ def run(ctx):
     svc.sync_feeds(force=True)
     app = queue.configure(settings, rules=svc.rules)  # loaded by check(): the pool processes share them
     queue.stop_promptly(app)
-    click.echo(f"media-monitor: {len(svc.store.list_feeds())} feed(s), rules from {settings.rules_path}, "
-               f"channels: {', '.join(svc.notifier.names) or 'none'}; database "
-               f"{redacted_db(settings)}, queue {'embedded' if settings.embedded_broker else 'broker'}. "
-               f"Ctrl-C to stop.", err=True)
+    queue.run_output()
+    echo(f"media-monitor: {len(svc.store.list_feeds())} feed(s), "
+         f"{len(svc.rules.matcher().rules)} rule(s) from {settings.rules_path}, "
+         f"channels: {', '.join(svc.notifier.names) or 'none'}", err=True)
+    echo(f"database {redacted_db(settings)}, {queue.describe_broker(settings)}. Ctrl-C to stop.", err=True)
+    argv = _worker_argv(settings, pool="prefork", concurrency=None, name="monitor-run@%h")
+    with _beat_while_working(app, queue.shutdown_grace()):
+        try:
+            app.worker_main(_quiet(settings) + argv + ["--without-gossip", "--without-mingle",
+                                                       "--without-heartbeat"])
+        except SystemExit as e:
+            if e.code not in (0, None):
+                raise
+    echo("media-monitor: stopped", err=True)
+    # Ended here, without the interpreter's exit handlers: billiard's pool (the one Celery uses
+    # on the embedded queue) finalizes at exit by taking its task queue's read lock, which an
+    # idle pool process holds while it waits for work, and the stop killed them all: the
+    # process would hang there forever after "stopped". Everything it did is committed.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+@contextmanager
+def _beat_while_working(app, grace: float):
+    """The embedded scheduler, sending its ticks only while the worker takes them.
+
+    Started once the worker is ready, stopped as soon as it starts to stop: ticks sent
+    before or after wait in the queue past their expiry, and the next start discards
+    each of them ("Discarding revoked task").
+    """
+    from celery.beat import EmbeddedService
+    from celery.signals import worker_ready, worker_shutting_down
+
     beat = EmbeddedService(app, thread=True)
-    beat.start()
-    try:
-        app.worker_main(_worker_argv(settings, pool="prefork", concurrency=None, name="monitor-run@%h")
-                        + ["--without-gossip", "--without-mingle", "--without-heartbeat"])
-    except SystemExit as e:
-        if e.code not in (0, None):
-            raise
-    finally:
+
+    def start_beat(**_):
+        beat.start()
+
+    def stop_beat(**_):
         # Not beat.stop(), which waits for the scheduler: one retrying an unreachable broker
         # (forever) never answers. A daemon thread: what it has not done, the next start does.
         beat.service.stop()
-        beat.join(queue.shutdown_grace())
-    click.echo("media-monitor: stopped", err=True)
 
+    worker_ready.connect(start_beat, weak=False)
+    worker_shutting_down.connect(stop_beat, weak=False)
+    try:
+        yield
+    finally:
+        stop_beat()
+        if beat.is_alive():
+            beat.join(grace)
+        worker_ready.disconnect(start_beat)
+        worker_shutting_down.disconnect(stop_beat)
+
+
+def _quiet(settings: Settings, verbose: bool = False) -> list[str]:
+    """Celery's global --quiet (no banner) unless DEBUG or --verbose asked for detail."""
+    return [] if verbose or settings.log_level == "DEBUG" else ["--quiet"]
 
 
 @click.command()
@@ -75,16 +119,20 @@ def run(ctx):
 @click.option("-n", "--hostname", default="monitor@%h", show_default=True, help="worker name")
 @click.option("-Q", "--queues", default=None,
               help="only these queues, comma-separated (poll, match, deliver); default: all")
+@click.option("-v", "--verbose", is_flag=True, help="print Celery's banner (configuration, queues, tasks)")
 @click.pass_context
-def worker(ctx, concurrency, pool, hostname, queues):
+def worker(ctx, concurrency, pool, hostname, queues, verbose):
     """Run a Celery worker on the configured broker (queues poll, match, deliver)."""
-    from monitor.cli.queue import configure
+    from monitor.cli.queue import configure, describe_broker
 
     settings = settings_of(ctx)
     argv = _worker_argv(settings, pool=pool, concurrency=concurrency, name=hostname, queues=queues)
     services_of(ctx).check()
     app = configure(settings)
-    app.worker_main(argv)
+    if not verbose:
+        echo(f"media-monitor worker: {describe_broker(settings)}, queues {argv[2]}, "
+             f"{argv[6]} process(es); database {redacted_db(settings)}", err=True)
+    app.worker_main(_quiet(settings, verbose) + argv)
 
 
 @click.command()
@@ -98,7 +146,7 @@ def beat(ctx):
     svc.store
     svc.sync_feeds(force=True)
     app = configure(settings)
-    app.start(["beat", "-l", settings.log_level])
+    app.start(_quiet(settings) + ["beat", "-l", settings.log_level])
 
 
 @click.command()

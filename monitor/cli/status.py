@@ -34,9 +34,7 @@ def _queue_depths(settings) -> dict[str, int | None] | str:
         client.close()
 
 
-def _age(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
+def _age(seconds: float) -> str:
     if seconds < 120:
         return f"{seconds:.0f}s"
     if seconds < 7200:
@@ -49,6 +47,8 @@ def _age(seconds: float | None) -> str:
 @click.pass_context
 def status(ctx, as_json):
     """Show queue depths, the oldest waiting item per stage, dead work, failing feeds and channels."""
+    from monitor.cli.queue import describe_broker
+
     settings = settings_of(ctx)
     store = services_of(ctx).store
     report = store.status()
@@ -56,16 +56,19 @@ def status(ctx, as_json):
     report["dead_letter_items"] = [
         {"kind": d.kind, "id": d.item_id, "attempts": d.attempts, "reason": d.reason}
         for d in store.dead_letters(limit=10)]
+    report["broker"] = describe_broker(settings)
     if as_json:
         echo_json(report, default=str)
         return
+    echo(f"broker:  {report['broker']}")
     q = report["queues"]
     if isinstance(q, dict):
         echo("queues:  " + "  ".join(f"{k} {v}" for k, v in q.items()))
-    else:
+    elif q != "embedded":  # the embedded queue's depths are the waiting work below
         echo(f"queues:  {q}")
-    echo("waiting: " + "  ".join(f"{stage} {v['waiting']} (oldest {_age(v['oldest_age_s'])})"
-                                         for stage, v in report["stages"].items()))
+    echo("waiting: " + "  ".join(f"{stage} {v['waiting']}"
+                                 + (f" (oldest {_age(v['oldest_age_s'])})" if v["oldest_age_s"] is not None else "")
+                                 for stage, v in report["stages"].items()))
     dl = report["dead_letters"]
     echo(f"dead:    {sum(dl.values())} dead letter(s), {report['dead_deliveries']} dead deliveries"
                + ("  (monitor alerts list --status dead)" if report["dead_deliveries"] else ""))
@@ -74,9 +77,12 @@ def status(ctx, as_json):
     feeds = report["failing_feeds"]
     echo(f"feeds:   {len(feeds)} failing" if feeds else "feeds:   all ok")
     for f in feeds:
-        echo(f"         x{f['failures']}  {f['name']}  <{f['url']}>  last ok {_age(f['last_success_age_s'])} ago:"
-                   f" {f['last_error'] or ''}")
+        age = f["last_success_age_s"]
+        echo(f"         x{f['failures']}  {f['name']}  <{f['url']}>  "
+             + (f"last ok {_age(age)} ago" if age is not None else "never ok")
+             + (f": {f['last_error']}" if f["last_error"] else ""))
     chans = report["failing_channels"]
     echo(f"channels: {len(chans)} failing" if chans else "channels: all ok")
     for name, c in chans.items():
-        echo(f"         {name}: {c['failed']} failed, {c['dead']} dead: {c['last_error'] or ''}")
+        echo(f"         {name}: {c['failed']} failed, {c['dead']} dead"
+             + (f": {c['last_error']}" if c["last_error"] else ""))
