@@ -17,6 +17,8 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import inspect, text
 
+from monitor.adapters.store import migrations
+from monitor.adapters.store.migrations import SchemaBehind
 from monitor import pipeline
 from monitor.config import FeedSpec, Settings
 from monitor.core.matching import MATCH_MAX_CHARS, MATCH_MAX_OCCURRENCES, compile_rules
@@ -156,10 +158,17 @@ def test_a_huge_article_is_stored_as_matched_on_a_prefix_and_the_others_match(st
     assert "matched on a prefix" in line and f"article {huge.id}" in line and "Dépêche 1" in line
 
 
-def test_a_database_made_before_matched_prefix_gets_the_column(db_url):
+def test_a_database_made_before_matched_prefix_gets_the_column_on_upgrade(db_url):
+    # A database made by code from before the column (and before migrations: no version)
+    # is refused until `monitor db upgrade`, which adds the column.
     s = Store.open(db_url)
     with s.engine.begin() as conn:
         conn.execute(text("ALTER TABLE article DROP COLUMN matched_prefix"))
+        conn.execute(text("DROP TABLE alembic_version"))
+    engine = s.engine
+    with pytest.raises(SchemaBehind, match="run `monitor db upgrade`"):
+        Store.open(db_url)
+    migrations.upgrade(engine)
     s.close()
     s = Store.open(db_url)
     try:
