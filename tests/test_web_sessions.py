@@ -17,10 +17,11 @@ with warnings.catch_warnings():  # Starlette 1.x prefers httpx2 for its test cli
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient  # noqa: E402
 
+from support.web import seed  # noqa: E402
+
 from monitor.config import load_settings  # noqa: E402
 from monitor.core.errors import ConfigError  # noqa: E402
 from monitor.service import Services  # noqa: E402
-from support.web import seed  # noqa: E402
 
 TOKEN = "correct-horse-battery"
 BASE = "http://monitor.example"
@@ -213,7 +214,7 @@ def test_sessions_on_sqlite_and_postgresql(tmp_path, receiver, db_url):
         assert c.get("/api/alerts").status_code == 200
     from sqlmodel import Session, select
 
-    from monitor.web.sessions import WebSessionRow
+    from monitor.adapters.store.websessions import WebSessionRow
 
     with Session(data.store.engine) as s:
         assert len(s.exec(select(WebSessionRow)).all()) == 1

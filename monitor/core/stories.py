@@ -88,7 +88,7 @@ DEFAULT_WINDOW = timedelta(hours=48)
 #: Reports in two languages must be this close in time to be linked.
 CROSS_LANGUAGE_WINDOW = timedelta(hours=12)
 
-# Decision thresholds (see same_story); tuned on tests/storycorpus.py.
+# Decision thresholds (see same_story); tuned on tests/support/storycorpus.py.
 _NEAR_DUP = 0.5  # estimated Jaccard: near-duplicate on text alone
 _CONTAINED = 0.75  # estimated containment of the smaller set in the larger
 _MIN_CONTAINED_SIZE = 12  # a smaller set than this is too short to judge by containment

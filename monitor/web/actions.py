@@ -8,15 +8,21 @@ from typing import Any
 
 from fastapi import HTTPException
 
+from monitor.adapters.store import readmodels as queries
 from monitor.core.errors import BlockedAddressError, DeliveryError, FeedError
+from monitor.core.filters import FilterError
 from monitor.core.types import Document
-from monitor.web import queries
 from monitor.web.context import Web
-from monitor.web.filters import FilterError
 from monitor.web.pool import Stopped
 from monitor.web.presenters import safe_href
-from monitor.web.tester import (BACKTEST_DEFAULT, BACKTEST_MAX, check_document, fetch_document, match_document,
-                                parse_pasted_rules)
+from monitor.web.tester import (
+    BACKTEST_DEFAULT,
+    BACKTEST_MAX,
+    check_document,
+    fetch_document,
+    match_document,
+    parse_pasted_rules,
+)
 
 RETRYABLE = ("failed", "dead")
 

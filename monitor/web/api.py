@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
-from monitor.web import actions, queries
+from monitor.adapters.store import readmodels as queries
+from monitor.core.filters import (
+    parse_alert_filter,
+    parse_delivery_filter,
+    parse_feed_filter,
+)
+from monitor.web import actions
 from monitor.web import presenters as P
 from monitor.web import schemas as S
 from monitor.web.context import Web, current
-from monitor.web.filters import parse_alert_filter, parse_delivery_filter, parse_feed_filter
 from monitor.web.middleware import require_csrf
 from monitor.web.tester import backtest, parse_pasted_rules
 

@@ -20,13 +20,13 @@ from datetime import datetime
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from monitor.adapters.store.websessions import SessionStore, utcnow
 from monitor.config import Settings
 from monitor.web import api, errors, middleware, pages
 from monitor.web.context import Web
 from monitor.web.pool import WorkPool
 from monitor.web.rendering import HERE, make_templates, printable_output
 from monitor.web.security import FailureLimit, Guard
-from monitor.web.sessions import SessionStore, utcnow
 
 __all__ = ["create_app", "printable_output"]
 

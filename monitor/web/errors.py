@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from monitor.core.errors import RuleError
-from monitor.web.filters import FilterError
+from monitor.core.filters import FilterError
 from monitor.web.context import web_of
 from monitor.web.rendering import context
 from monitor.web.tester import InputTooLarge

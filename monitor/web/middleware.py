@@ -12,7 +12,13 @@ from starlette.concurrency import run_in_threadpool
 
 from monitor.web.context import web_of
 from monitor.web.errors import error_response, wants_json
-from monitor.web.security import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, new_csrf_cookie
+from monitor.web.security import (
+    CSRF_COOKIE,
+    CSRF_FIELD,
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    new_csrf_cookie,
+)
 
 MAX_BODY = 2_500_000  # bytes of a request body: a pasted article and rules, form-encoded
 CHANGES = ("POST", "PUT", "PATCH", "DELETE")

@@ -9,16 +9,29 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
+from monitor.adapters.store import readmodels as queries
 from monitor.core.errors import MonitorError, RuleError
-from monitor.web import actions, queries
+from monitor.core.filters import (
+    FilterError,
+    parse_alert_filter,
+    parse_delivery_filter,
+    parse_feed_filter,
+)
+from monitor.core.highlight import segments
+from monitor.web import actions
 from monitor.web import presenters as P
 from monitor.web.context import Web, current
-from monitor.web.filters import FilterError, parse_alert_filter, parse_delivery_filter, parse_feed_filter
-from monitor.web.highlight import segments
 from monitor.web.middleware import require_csrf
 from monitor.web.rendering import page
 from monitor.web.security import SESSION_COOKIE
-from monitor.web.tester import BACKTEST_DEFAULT, BACKTEST_MAX, MAX_RULE_CHARS, InputTooLarge, backtest, parse_pasted_rules
+from monitor.web.tester import (
+    BACKTEST_DEFAULT,
+    BACKTEST_MAX,
+    MAX_RULE_CHARS,
+    InputTooLarge,
+    backtest,
+    parse_pasted_rules,
+)
 
 SAMPLE_RULE = """rules:
   - name: my-rule
@@ -112,8 +125,10 @@ def tester_page(request: Request):
 async def _tester_backtest(request: Request, web: Web, form: dict[str, str]) -> dict[str, Any]:
     rules = parse_pasted_rules(form.get("rules", ""))
     limit, days = actions.backtest_bounds(form.get("limit"), form.get("days"))
+    # The workers' entity check too, as the API's backtest does: what a user tests is what runs.
+    checker = web.services.rules.checker
     result = await web.pool.run(request, lambda stop: backtest(rules, web.engine, limit=limit, days=days,
-                                                               stopped=stop.is_set))
+                                                               checker=checker, stopped=stop.is_set))
     return {"backtest": result, "samples": [P.sample_view(s) for s in result.samples]}
 
 

@@ -6,11 +6,11 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
+from monitor.adapters.store import readmodels as queries
 from monitor.core import render
 from monitor.core.errors import MonitorError
-from monitor.web import queries
+from monitor.core.highlight import segments
 from monitor.web import schemas as S
-from monitor.web.highlight import segments
 
 
 def safe_href(url: str | None) -> str | None:

@@ -14,8 +14,8 @@ from jinja2 import Undefined
 from markupsafe import Markup
 
 from monitor.core import render
+from monitor.core.filters import DELIVERY_STATUSES, FEED_HEALTH
 from monitor.web.context import web_of
-from monitor.web.filters import DELIVERY_STATUSES, FEED_HEALTH
 from monitor.web.presenters import safe_href
 
 HERE = Path(__file__).resolve().parent

@@ -47,8 +47,8 @@ from urllib.parse import urlsplit
 
 from starlette.requests import Request
 
+from monitor.adapters.store.websessions import SessionStore, WebSession
 from monitor.core.render import printable as render_printable
-from monitor.web.sessions import SessionStore, WebSession
 
 log = logging.getLogger("monitor.web")
 

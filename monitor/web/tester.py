@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from monitor.core.errors import ConfigError, MonitorError, RuleError
 from monitor.adapters.fetch import Fetcher
+from monitor.core.errors import ConfigError, MonitorError, RuleError
 from monitor.core.matching import compile_rules
 from monitor.core.rules import Rule, parse_rules
 from monitor.core.types import Document, Hit, Match

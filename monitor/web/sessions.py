@@ -1,5 +1,0 @@
-"""Dashboard logins: stored by :mod:`monitor.adapters.store.websessions` (all SQL lives there)."""
-
-from monitor.adapters.store.websessions import SessionStore, WebSession, WebSessionRow, utcnow
-
-__all__ = ["SessionStore", "WebSession", "WebSessionRow", "utcnow"]
