@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from monitor import stories as S  # noqa: E402
+from monitor.core import stories as S  # noqa: E402
 
 T0 = datetime(2026, 3, 2, tzinfo=timezone.utc)
 VOCAB = [f"{a}{b}{c}" for a in "bcdfglmnprst" for b in "aeiou" for c in "lmnrstxz"][:2000]

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 
 from support.samples import ROOT
-from monitor import stories as S
+from monitor.core import stories as S
 from support.storycorpus import T0, build
 
 ARTICLES = build()
