@@ -15,18 +15,16 @@ import logging
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect
+from support.db import upgraded_from_before
+from support.samples import ROOT, SAMPLE  # SAMPLE: the real French article
 
-from monitor.adapters.store import migrations
-from monitor.adapters.store.migrations import SchemaBehind
 from monitor import pipeline
+from monitor.adapters.store import Store
 from monitor.config import FeedSpec, Settings
 from monitor.core.matching import MATCH_MAX_CHARS, MATCH_MAX_OCCURRENCES, compile_rules
 from monitor.core.rules import Rule, load_rules
-from monitor.adapters.store import Store
 from monitor.core.types import Article, Document
-
-from support.samples import ROOT, SAMPLE  # SAMPLE: the real French article
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 UNBOUNDED = 10**12  # no budget: what the whole text costs
@@ -159,18 +157,8 @@ def test_a_huge_article_is_stored_as_matched_on_a_prefix_and_the_others_match(st
 
 
 def test_a_database_made_before_matched_prefix_gets_the_column_on_upgrade(db_url):
-    # A database made by code from before the column (and before migrations: no version)
-    # is refused until `monitor db upgrade`, which adds the column.
-    s = Store.open(db_url)
-    with s.engine.begin() as conn:
-        conn.execute(text("ALTER TABLE article DROP COLUMN matched_prefix"))
-        conn.execute(text("DROP TABLE alembic_version"))
-    engine = s.engine
-    with pytest.raises(SchemaBehind, match="run `monitor db upgrade`"):
-        Store.open(db_url)
-    migrations.upgrade(engine)
-    s.close()
-    s = Store.open(db_url)
+    # Refused until `monitor db upgrade`, which adds the column.
+    s = upgraded_from_before(db_url, "article", "matched_prefix")
     try:
         assert "matched_prefix" in {c["name"] for c in inspect(s.engine).get_columns("article")}
         [aid] = _articles(s, "OTAN Ukraine " * 100)

@@ -12,16 +12,15 @@ from datetime import datetime, timezone
 from xml.sax.saxutils import escape
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect
+from support.db import upgraded_from_before
+from support.samples import FEEDS
 
-from monitor.adapters.store import migrations
-from monitor.adapters.store.migrations import SchemaBehind
 from monitor import pipeline
-from monitor.config import FeedSpec
-from monitor.core.feeds import cut_items, parse_feed
 from monitor.adapters.fetch import HttpFetcher
 from monitor.adapters.store import Store
-from support.samples import FEEDS
+from monitor.config import FeedSpec
+from monitor.core.feeds import cut_items, parse_feed
 
 LOOPBACK = ("127.0.0.0/8",)
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -136,18 +135,8 @@ def test_a_cut_fooled_by_an_item_tag_in_a_comment_falls_back_to_the_whole_body(s
 
 
 def test_a_database_made_before_the_item_hashes_gets_them_on_upgrade(db_url, feed_server):
-    # A database made by code from before the column (and before migrations: no version)
-    # is refused until `monitor db upgrade`, which adds the column.
-    s = Store.open(db_url)
-    with s.engine.begin() as conn:
-        conn.execute(text("ALTER TABLE feed DROP COLUMN item_hashes"))
-        conn.execute(text("DROP TABLE alembic_version"))
-    engine = s.engine
-    with pytest.raises(SchemaBehind, match="run `monitor db upgrade`"):
-        Store.open(db_url)
-    migrations.upgrade(engine)
-    s.close()
-    s = Store.open(db_url)
+    # Refused until `monitor db upgrade`, which adds the column.
+    s = upgraded_from_before(db_url, "feed", "item_hashes")
     try:
         assert "item_hashes" in {c["name"] for c in inspect(s.engine).get_columns("feed")}
         url = f"{feed_server.base}/feed.xml"
