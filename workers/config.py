@@ -76,13 +76,9 @@ TRANSIENT_MAX_COUNTDOWN = 30  # a database back is noticed within this
 # Every batch makes hundreds of thousands of short-lived objects (parsed entries, tokens,
 # rows), which start a young collection every 700 allocations, and now and then a full
 # one that walks every object the process holds: the modules, the rules, the adapters.
-# Measured on the pipeline benchmark (--quick): 0.44 s of 5.9 s of a pool process's CPU
-# went to collecting, two full collections alone 0.34 s. What the process holds when it
-# starts (modules, 180,000 objects) is moved out of the collector's sight (gc.freeze;
-# refcounting still frees what it can), and young collections wait for more
-# allocations: 0.03 s.
+# What the process holds when it starts is moved out of the collector's sight (gc.freeze;
+# refcounting still frees what it can), and young collections wait for more allocations.
 GC_THRESHOLD = (20_000, 50, 100)
-
 
 
 def queue_names(settings: Settings) -> list[str]:

@@ -77,8 +77,8 @@ class StoriesMixin:
                 if self.dialect == "postgresql":
                     # One index probe per key (at most _PER_KEY rows each, what is used below). With
                     # "key IN (...)" the planner trusted statistics taken when the table was
-                    # small (as in a burst) and scanned the whole table for every batch:
-                    # 120 ms at 800,000 rows and growing with it, against 8 ms for this.
+                    # small (as in a burst) and scanned the whole table for every batch, a
+                    # cost growing with the table; this one does not.
                     hits += s.connection().execute(text(
                         "SELECT k.key, sk.story_id, sk.article_id"
                         " FROM unnest(CAST(string_to_array(:keys, ',') AS bigint[])) AS k(key)"
@@ -130,7 +130,7 @@ class StoriesMixin:
     def _write_bands(self, s, band_keys, band_articles, band_stories, band_times) -> None:
         if self.dialect == "postgresql" and band_keys:
             # ~40 keys per article: one statement of arrays instead of one INSERT per key row
-            # (8,400 rows a batch of 200: 350 ms as an executemany). Each column goes as
+            # (an executemany of thousands of rows a batch is slow). Each column goes as
             # one comma-joined string split by the server: psycopg dumps a list of 8,400
             # values element by element in Python. (Keys, ids and ISO times hold no comma.)
             iso = {t: t.isoformat() for t in set(band_times)}
@@ -139,14 +139,14 @@ class StoriesMixin:
                       " CAST(string_to_array(:a, ',') AS integer[]),"
                       " CAST(string_to_array(:s, ',') AS integer[]),"
                       " CAST(string_to_array(:p, ',') AS timestamptz[]))"
-                      # In key order, B-tree pages are visited in order: a third cheaper.
+                      # In key order, B-tree pages are visited in order.
                       " ORDER BY 1")
             params = {"k": ",".join(map(str, band_keys)), "a": ",".join(map(str, band_articles)),
                       "s": ",".join(map(str, band_stories)), "p": ",".join([iso[t] for t in band_times])}
             # The articles placed here have no rows yet, unless another worker placed one of
-            # them at the same moment (the same message twice): a plain INSERT, a sixth cheaper
-            # than one with ON CONFLICT (60.6 against 72.9 ms for 8,400 rows into 1.2 million),
-            # in a savepoint, and on a duplicate the same INSERT skipping what is there.
+            # them at the same moment (the same message twice): a plain INSERT, cheaper than
+            # one with ON CONFLICT, in a savepoint, and on a duplicate the same INSERT skipping
+            # what is there.
             try:
                 with s.begin_nested():
                     s.connection().execute(text(insert), params)
