@@ -61,3 +61,11 @@ def test_rules_test_says_when_nothing_matches(tmp_path):
     f.write_text("Le budget municipal de Lyon adopté.")
     res = run_monitor("--config", ROOT / "monitor.yaml", "rules", "test", f)
     assert res.returncode == 1 and "no rule matches" in res.stdout
+
+
+def test_every_setting_is_in_the_readme_table():
+    from monitor.config import Settings
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    documented = {line.split("`")[1] for line in readme.splitlines() if line.startswith("| `")}
+    assert set(Settings.model_fields) - documented == set()
