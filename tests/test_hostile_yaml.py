@@ -22,7 +22,7 @@ from monitor.core.query import MAX_DEPTH as QUERY_DEPTH
 from monitor.core.rules import load_rules, parse_rules
 from monitor.service import RuleSource, Services
 from monitor.core.types import Article
-from monitor.core.yamlfile import MAX_DEPTH, parse_yaml
+from monitor.core.yamlfile import MAX_DEPTH, MAX_FILE_BYTES, parse_yaml
 
 # "Billion laughs": nine levels of nine aliases, 9**9 leaves once expanded, in under 600 bytes.
 BOMB_BODY = "\n".join(
@@ -296,3 +296,34 @@ def test_the_guard_accepts_what_users_write():
     assert load_rules(ROOT / "rules").rules
     nested = "a: " + "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1) + "\nb: 12345678901234567890\n"
     assert parse_yaml(nested, "n.yaml").data["b"] == 12345678901234567890
+
+
+def test_a_yaml_file_over_the_size_cap_is_refused_without_being_parsed(tmp_path):
+    path = tmp_path / "feeds.yaml"
+    entry = "  - url: https://feeds.example.org/rss\n"
+    path.write_text("feeds:\n" + entry * (MAX_FILE_BYTES // len(entry) + 1), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"feeds\.yaml: the feeds file is over 16 MB"):
+        load_feeds(path)
+
+
+YAML_MEMORY_PROBE = textwrap.dedent("""
+    import json, sys
+    from monitor.core.yamlfile import parse_yaml
+    n = int(sys.argv[1])
+    text = "feeds:\\n" + "".join(f"  - url: https://f{i}.example.org/rss\\n    tags: [a, b]\\n" for i in range(n))
+    def hwm():
+        return int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM:")).split()[1])
+    before = hwm()
+    parse_yaml(text, "f.yaml")
+    print(json.dumps({"growth_kb": hwm() - before}))
+""")
+
+
+def test_parsing_memory_grows_with_the_file_not_faster():
+    def growth(n):
+        done = subprocess.run([sys.executable, "-c", YAML_MEMORY_PROBE, str(n)], capture_output=True, text=True,
+                              cwd=ROOT, timeout=300, check=True)
+        return json.loads(done.stdout.strip().splitlines()[-1])["growth_kb"]
+    small, large = growth(5_000), growth(40_000)
+    assert large < 8 * small * 2, (small, large)  # 8 times the text: linear, with a wide margin
+
