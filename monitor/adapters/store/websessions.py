@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import delete
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import Field, Session, SQLModel, select
 
 
@@ -56,29 +54,15 @@ def utcnow() -> datetime:
 
 
 class SessionStore:
-    """Open, read and end logins in the ``web_session`` table (created on first use).
+    """Open, read and end logins in the ``web_session`` table (made by the schema's baseline
+    revision, as :meth:`Store.open <monitor.adapters.store.Store.open>` brings the database to it).
 
     ``engine`` is called for the engine when first needed (the store opens lazily).
     Raises SQLAlchemy's errors: a database that cannot be read is a server error.
     """
 
     def __init__(self, engine: Callable[[], Engine], *, clock: Callable[[], datetime] = utcnow):
-        self._engine, self.clock = engine, clock
-        self._ready = False
-        self._lock = threading.Lock()
-
-    def _db(self) -> Engine:
-        engine = self._engine()
-        if not self._ready:
-            with self._lock:
-                if not self._ready:
-                    try:
-                        WebSessionRow.__table__.create(engine, checkfirst=True)
-                    except (OperationalError, ProgrammingError):
-                        # another dashboard process created it between the check and the create
-                        WebSessionRow.__table__.create(engine, checkfirst=True)
-                    self._ready = True
-        return engine
+        self._db, self.clock = engine, clock
 
     def open(self, token_tag: str, lifetime: float) -> tuple[str, WebSession]:
         """A new login lasting ``lifetime`` seconds: (session id for the cookie, the session).

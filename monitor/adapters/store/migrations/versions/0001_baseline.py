@@ -170,7 +170,7 @@ sa.Table(
     _col("created_at", Time),
     sa.UniqueConstraint("kind", "item_id", name="uq_dead_letter"),
 )
-# The dashboard's logins (monitor/adapters/store/websessions.py, which also makes it on first use).
+# The dashboard's logins (monitor/adapters/store/websessions.py).
 sa.Table(
     "web_session", schema,
     _col("id_hash", Str(64), primary_key=True),
