@@ -61,6 +61,23 @@ def test_each_alert_carries_its_own_matches_terms_and_hits_when_a_batch_is_store
         ("quote", quote.terms, quote.hits, "pending", 0)}
 
 
+def test_a_throttle_counts_the_last_hour_per_rule_and_channel_and_prefixes_are_kept_per_article(store, feed_id):
+    ids = store.record_poll(feed_id, status=200, articles=[art(f"t{i}") for i in range(6)], now=T0)
+    throttle = lambda rule, channels: Match(rule=rule, terms=("OTAN",), hits=(), channels=channels,  # noqa: E731
+                                            delivery="throttle", per_hour=2)
+    # The last hour: rule a sent once to mail, rule b once to chat (a/chat and b/mail: none).
+    store.record_matches({ids[0]: [throttle("a", ("mail",)), throttle("b", ("chat",))]}, now=T0)
+    sent = store.record_matches({i: [throttle("a", ("mail", "chat")), throttle("b", ("mail", "chat"))]
+                                 for i in ids[1:4]}, now=T0 + timedelta(minutes=5),
+                                prefixes={ids[1]: 100, ids[2]: 100, ids[3]: 7})
+    by_key: dict[tuple[str, str], int] = {}
+    for d in store.list_deliveries(limit=50):
+        if d.id in sent:
+            by_key[(d.rule, d.channel)] = by_key.get((d.rule, d.channel), 0) + 1
+    assert by_key == {("a", "mail"): 1, ("a", "chat"): 2, ("b", "mail"): 2, ("b", "chat"): 1}
+    assert [a.matched_prefix for a in store.articles(ids[:4])] == [None, 100, 100, 7]
+
+
 def test_a_sent_delivery_is_never_sent_again(store, feed_id):
     [aid] = store.record_poll(feed_id, status=200, articles=[art("g1")], now=T0)
     d, *_ = store.record_matches({aid: [match("otan")]}, now=T0)

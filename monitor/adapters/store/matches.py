@@ -48,7 +48,7 @@ class MatchesMixin:
             throttled = {(c.rule, c.channel) for _, c in todo if c.mode == "throttle" and c.per_hour is not None}
             held = route([c for _, c in todo], quiet_channels=set(quiet_channels),
                          digest_channels=set(digest_channels), alerted=alerted,
-                         sent_last_hour={key: self._sent_last_hour(s, *key, now) for key in sorted(throttled)})
+                         sent_last_hour=self._sent_last_hour(s, throttled, now))
             rows = [dict(match_id=match_id, article_id=c.article_id, rule=c.rule, channel=c.channel,
                          status=HELD if why else PENDING, held_reason=why, created_at=now, updated_at=now)
                     for (match_id, c), why in zip(todo, held)]
@@ -57,9 +57,11 @@ class MatchesMixin:
                 s.exec(update(StoredArticleRow)
                        .where(StoredArticleRow.id.in_(list(results)), StoredArticleRow.matched_at.is_(None))
                        .values(matched_at=now))
-            for article_id, prefix in (prefixes or {}).items():  # rare: one statement each
-                s.exec(update(StoredArticleRow).where(StoredArticleRow.id == article_id)
-                       .values(matched_prefix=prefix))
+            by_prefix: dict[int, list[int]] = {}
+            for article_id, prefix in (prefixes or {}).items():
+                by_prefix.setdefault(prefix, []).append(article_id)
+            for prefix, ids in by_prefix.items():  # one statement per length (mostly the one max_chars)
+                s.exec(update(StoredArticleRow).where(StoredArticleRow.id.in_(ids)).values(matched_prefix=prefix))
             s.commit()
             if not results:
                 return []
@@ -99,10 +101,15 @@ class MatchesMixin:
             select(MatchRow.article_id, MatchRow.rule, MatchRow.id)
             .where(MatchRow.article_id.in_([a for a, ms in results.items() if ms]))).all()}
 
-    def _sent_last_hour(self, s: Session, rule: str, channel: str, now: datetime) -> int:
-        return s.exec(select(func.count()).select_from(Delivery).where(
-            Delivery.rule == rule, Delivery.channel == channel, Delivery.created_at > now - timedelta(hours=1),
-            Delivery.status.in_([PENDING, SENDING, SENT, FAILED, DEAD]))).one()
+    def _sent_last_hour(self, s: Session, keys: set[tuple[str, str]], now: datetime) -> dict[tuple[str, str], int]:
+        """Deliveries not held made in the hour before ``now``, per (rule, channel) of ``keys``, in one query."""
+        if not keys:
+            return {}
+        counts = s.exec(select(Delivery.rule, Delivery.channel, func.count()).where(
+            Delivery.rule.in_(sorted({r for r, _ in keys})), Delivery.channel.in_(sorted({c for _, c in keys})),
+            Delivery.created_at > now - timedelta(hours=1),
+            Delivery.status.in_([PENDING, SENDING, SENT, FAILED, DEAD])).group_by(Delivery.rule, Delivery.channel))
+        return {(r, c): n for r, c, n in counts if (r, c) in keys}
 
     def match_times(self, since: datetime, rules: Sequence[str] | None = None) -> dict[str, list[datetime]]:
         """When each rule matched since ``since``."""
