@@ -79,11 +79,15 @@ def history() -> list[Revision]:
     return [Revision(s.revision, s.down_revision, s.doc) for s in _script().walk_revisions()]
 
 
-def current(connection: Connection) -> str | None:
-    """The database's revision; None when it was never stamped (new, or made by earlier code)."""
+def current(connection: Connection, tables: set[str] | None = None) -> str | None:
+    """The database's revision; None when it was never stamped (new, or made by earlier code).
+
+    ``tables``: the database's table names, when the caller has read them already."""
     # The version table read directly: MigrationContext logs two INFO lines each time,
     # and every process start (and every store opened) asks.
-    if not inspect(connection).has_table("alembic_version"):
+    if tables is None:
+        tables = set(inspect(connection).get_table_names())
+    if "alembic_version" not in tables:
         return None
     return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
@@ -93,7 +97,7 @@ def state(connection: Connection) -> str:
     tables = set(inspect(connection).get_table_names())
     if not tables & _OUR_TABLES:
         return "new"
-    return current(connection) or "unstamped"
+    return current(connection, tables) or "unstamped"
 
 
 def _locked(engine: Engine):
@@ -131,8 +135,9 @@ def upgrade(engine: Engine, revision: str = "head", *, where: str = "") -> tuple
 def _upgrade(engine: Engine, revision: str) -> tuple[str | None, str | None]:
     conn = _locked(engine)
     try:
-        before = current(conn)
-        if before is not None and state(conn) == "new":
+        tables = set(inspect(conn).get_table_names())
+        before = current(conn, tables)
+        if before is not None and not tables & _OUR_TABLES:
             # Our tables were dropped but not the version table: a new database again.
             conn.execute(text("DELETE FROM alembic_version"))
             before = None
