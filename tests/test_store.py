@@ -363,3 +363,40 @@ def test_connections_switching_a_new_sqlite_database_to_wal_together_all_succeed
             p.join(60)
         codes = [p.exitcode for p in procs]
         assert codes == [0] * 8, [errors.get(timeout=5) for c in codes if c]
+
+
+def test_the_dashboards_filters_at_their_extremes_are_a_message_or_one_small_page(store, feed_id):
+    """What a stranger can put in the dashboard's query strings, at its worst: each value is
+    refused with a message naming it, or selects one bounded page (SQLite and PostgreSQL)."""
+    from monitor.adapters.store import readmodels
+    from monitor.core.filters import (MAX_INT, MAX_PAGE, FilterError, parse_alert_filter, parse_delivery_filter,
+                                      parse_feed_filter)
+
+    [aid] = store.record_poll(feed_id, status=200, articles=[art("g1")], now=T0)
+    store.record_matches({aid: [match("otan")]}, now=T0)
+    biggest = str(MAX_INT)  # ids are INTEGER columns: PostgreSQL refuses a larger number with an error
+    for param, value in [("until", "9999-12-31"), ("until", "9999-12-31T23:00:00-05:00"),
+                         ("since", "0001-01-01T00:00:00+01:00"), ("before", "9" * 19), ("before", str(MAX_INT + 1)),
+                         ("feed", "9" * 18), ("limit", str(MAX_PAGE + 1)), ("feed", "0"), ("rule", "r" * 201),
+                         ("language", "fr-" + "a" * 30)]:
+        with pytest.raises(FilterError) as e:
+            parse_alert_filter({param: value})
+        assert e.value.param == param
+    for parse, param in [(parse_feed_filter, "offset"), (parse_delivery_filter, "before")]:
+        with pytest.raises(FilterError, match="out of range"):
+            parse({param: str(MAX_INT + 1)})
+    page = readmodels.alerts(store.engine, parse_alert_filter({
+        "before": biggest, "feed": biggest, "limit": str(MAX_PAGE), "since": "0001-01-01", "until": "9999-12-30",
+        "rule": "%" * 200, "language": "fr-CA", "status": "dead"}))
+    assert page.items == [] and page.next_before is None
+    assert [a.id for a in readmodels.alerts(store.engine, parse_alert_filter({"before": biggest})).items] != []
+    wild = "%_\\" * 66
+    page = readmodels.feeds(store.engine, parse_feed_filter({"offset": biggest, "limit": "1000", "q": wild}))
+    assert page.items == [] and page.total == 0
+    page = readmodels.feeds(store.engine, parse_feed_filter({"offset": biggest}))
+    assert page.items == [] and page.total == 1
+    page = readmodels.deliveries(store.engine, parse_delivery_filter({"status": "all", "before": biggest,
+                                                                      "limit": str(MAX_PAGE)}))
+    assert len(page.items) == 2 and page.next_before is None
+    with pytest.raises(FilterError):
+        parse_delivery_filter({"status": ",".join(["sent"] * 100)})  # 499 characters: past the 200 of a value

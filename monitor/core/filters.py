@@ -16,11 +16,13 @@ from datetime import date, datetime, time, timedelta, timezone
 from monitor.core.errors import MonitorError
 
 __all__ = ["FilterError", "AlertFilter", "FeedFilter", "DeliveryFilter", "parse_alert_filter",
-           "parse_feed_filter", "parse_delivery_filter", "DELIVERY_STATUSES", "FEED_HEALTH", "MAX_PAGE"]
+           "parse_feed_filter", "parse_delivery_filter", "DELIVERY_STATUSES", "FEED_HEALTH", "MAX_PAGE", "MAX_INT"]
 
 DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "dead", "held", "digested")
 FEED_HEALTH = ("ok", "warning", "failing", "never", "disabled")
 MAX_PAGE = 200
+# Ids and offsets are compared with INTEGER columns: PostgreSQL refuses a larger number (an error, not no rows).
+MAX_INT = 2**31 - 1
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 
 
@@ -74,16 +76,15 @@ class _Params:
             raise FilterError(f"longer than {max_len} characters", param=name)
         return v
 
-    def integer(self, name: str, *, lo: int, hi: int | None = None, default: int | None = None) -> int | None:
+    def integer(self, name: str, *, lo: int, hi: int = MAX_INT, default: int | None = None) -> int | None:
         v = self._p.get(name)
         if v is None:
             return default
         if not re.fullmatch(r"[0-9]{1,18}", v):
             raise FilterError(f"{v[:40]!r} is not a whole number", param=name)
         n = int(v)
-        if n < lo or (hi is not None and n > hi):
-            raise FilterError(f"{n} is out of range ({lo} to {hi})" if hi is not None
-                              else f"{n} must be at least {lo}", param=name)
+        if not lo <= n <= hi:
+            raise FilterError(f"{n} is out of range ({lo} to {hi})", param=name)
         return n
 
     def choice(self, name: str, choices: tuple[str, ...]) -> str | None:
@@ -103,10 +104,12 @@ class _Params:
                 t = datetime.combine(d, time(), tzinfo=timezone.utc)
                 return t + timedelta(days=1) if end else t
             t = datetime.fromisoformat(v)
+            return t.replace(tzinfo=timezone.utc) if t.tzinfo is None else t.astimezone(timezone.utc)
         except ValueError:
             raise FilterError(f"{v[:40]!r} is not a date (YYYY-MM-DD) or an ISO 8601 time",
                               param=name) from None
-        return t.replace(tzinfo=timezone.utc) if t.tzinfo is None else t.astimezone(timezone.utc)
+        except OverflowError:  # the day after 9999-12-31, or a time in year 1 or 9999 moved to UTC
+            raise FilterError(f"{v[:40]!r} is out of range (years 1 to 9999, in UTC)", param=name) from None
 
 
 def parse_alert_filter(params: Mapping[str, str]) -> AlertFilter:
