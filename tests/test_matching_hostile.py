@@ -12,6 +12,7 @@ and still never an error.
 from __future__ import annotations
 
 import logging
+import math
 from datetime import datetime, timezone
 
 import pytest
@@ -22,7 +23,7 @@ from support.samples import ROOT, SAMPLE  # SAMPLE: the real French article
 from monitor import pipeline
 from monitor.adapters.store import Store
 from monitor.config import FeedSpec, Settings
-from monitor.core.matching import MATCH_MAX_CHARS, MATCH_MAX_OCCURRENCES, compile_rules
+from monitor.core.matching import MATCH_MAX_CHARS, MATCH_MAX_OCCURRENCES, Matcher, compile_rules
 from monitor.core.rules import Rule, load_rules
 from monitor.core.types import Article, Document
 
@@ -168,3 +169,46 @@ def test_a_database_made_before_matched_prefix_gets_the_column_on_upgrade(db_url
         assert stored.matched_prefix == 50
     finally:
         s.close()
+
+
+# --- how often a hostile article is matched again ----------------------------------------------
+
+class CountingMatcher(Matcher):
+    """A matcher that counts its attempts at a document and the characters each looked at."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.attempts: list[int] = []
+
+    def _match(self, doc, texts):
+        self.attempts.append(len(texts[0]) + len(texts[1]))
+        return super()._match(doc, texts)
+
+
+UNIT = "OTAN Ukraine Poutine frites "
+HOSTILE = {
+    "terms everywhere": UNIT * 7200,
+    "terms in the first 1%": UNIT * 72 + "x " * 99_000,
+    "terms in the last 10%": "x " * 90_000 + UNIT * 700,
+    "a negated term everywhere": "Kremlin " + "Moscou " * 28_000,
+}
+
+
+@ENGINES
+@pytest.mark.parametrize("shape", HOSTILE)
+@pytest.mark.parametrize("title", ["", UNIT * 500], ids=["no title", "a title full of terms"])
+def test_a_hostile_article_is_matched_again_a_bounded_number_of_times(accelerate, shape, title):
+    rules = [Rule(name="n", query="OTAN NEAR/5 Ukraine"), Rule(name="p", entities=("putin",)),
+             Rule(name="neg", query="Kremlin AND NOT Moscou")]
+    m = CountingMatcher(rules, accelerate=accelerate, max_occurrences=1000)
+    doc = Document(title=title, text=HOSTILE[shape])
+    outcome = m.match_bounded(doc)
+    size = len(title) + len(doc.text)
+    assert outcome.prefix is not None and outcome.examined <= 1000
+    # Each attempt at least halves the longest field: a logarithmic number of them, and the
+    # characters looked at over all of them a geometric series, under three times the article.
+    assert len(m.attempts) <= math.log2(max(len(title), len(doc.text)) / outcome.prefix) + 2, m.attempts
+    assert sum(m.attempts) < 3 * size, m.attempts
+    # A title full of terms does not cut the text to nothing: the prefix still holds about
+    # as many terms as a budget's fraction allows (1000 occurrences: a few thousand characters).
+    assert outcome.prefix > 500, outcome.prefix

@@ -146,9 +146,12 @@ class Matcher:
         maybe: set[int] = set()
         if self._triggers:
             for fld, found in zip(fields, ends):
-                # Scanning a long field stops past the budget: its occurrences are not even
-                # all collected (an ordinary one is not counted occurrence by occurrence).
-                limit = self.max_occurrences - _found(ends) if len(fld.text) > _LONG_FIELD else None
+                # Scanning a long field stops once it alone is past the budget: its
+                # occurrences are not even all collected (an ordinary field is not counted
+                # occurrence by occurrence), and where it stopped is where the field ran out
+                # of budget. Counting the title's occurrences against the text's limit would
+                # stop the text at once after a title full of terms, and cut both to nothing.
+                limit = self.max_occurrences if len(fld.text) > _LONG_FIELD else None
                 scan_field(fld, found, self._automaton, self._literals, self._candidates, keys, maybe, limit)
         return fields, ends, keys, maybe
 
