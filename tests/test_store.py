@@ -400,3 +400,8 @@ def test_the_dashboards_filters_at_their_extremes_are_a_message_or_one_small_pag
     assert len(page.items) == 2 and page.next_before is None
     with pytest.raises(FilterError):
         parse_delivery_filter({"status": ",".join(["sent"] * 100)})  # 499 characters: past the 200 of a value
+    # The ids of a URL path (/api/alerts/{id}...): no such row, whatever the number.
+    for row_id in (0, -(10**17), MAX_INT + 1, 10**17):
+        assert readmodels.alert(store.engine, row_id) is None
+        assert readmodels.feed(store.engine, row_id) is None
+        assert readmodels.delivery(store.engine, row_id) is None

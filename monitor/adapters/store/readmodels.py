@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from monitor.adapters.store.tables import Delivery, Feed, MatchRow, SourceRow, StoredArticleRow, _aware
-from monitor.core.filters import AlertFilter, DeliveryFilter, FeedFilter
+from monitor.core.filters import MAX_INT, AlertFilter, DeliveryFilter, FeedFilter
 from monitor.core.highlight import hits_of
 from monitor.core.types import Hit
 
@@ -25,6 +25,11 @@ CHART_DAYS = 30
 
 def _session(engine: Engine) -> Session:
     return Session(engine, expire_on_commit=False)
+
+
+def _no_such_id(row_id: int) -> bool:
+    # An id from a URL path: past INTEGER, PostgreSQL answers an error instead of no row.
+    return not 1 <= row_id <= MAX_INT
 
 
 @dataclass(frozen=True)
@@ -154,6 +159,8 @@ def alerts(engine: Engine, f: AlertFilter) -> Page:
 
 
 def alert(engine: Engine, match_id: int) -> AlertItem | None:
+    if _no_such_id(match_id):
+        return None
     with _session(engine) as s:
         rows = s.exec(select(MatchRow, StoredArticleRow, Feed.name)
                       .join(StoredArticleRow, StoredArticleRow.id == MatchRow.article_id)
@@ -217,6 +224,8 @@ def feed_health_counts(engine: Engine) -> dict[str, int]:
 
 
 def feed(engine: Engine, feed_id: int) -> FeedInfo | None:
+    if _no_such_id(feed_id):
+        return None
     with _session(engine) as s:
         row = s.get(Feed, feed_id)
         return _feed(row) if row else None
@@ -303,6 +312,8 @@ def deliveries(engine: Engine, f: DeliveryFilter) -> Page:
 
 
 def delivery(engine: Engine, delivery_id: int) -> DeliveryInfo | None:
+    if _no_such_id(delivery_id):
+        return None
     with _session(engine) as s:
         row = s.exec(select(Delivery, StoredArticleRow.title, StoredArticleRow.url)
                      .join(StoredArticleRow, StoredArticleRow.id == Delivery.article_id)
