@@ -76,7 +76,7 @@ class Matcher:
     """Rules compiled for matching. Build with :func:`compile_rules`; never mutated."""
 
     __slots__ = ("rules", "entities", "_compiled", "_automaton", "_side", "_side_keys", "_patterns",
-                 "_key_info", "_atoms", "_triggers", "_probes", "_alts_by_key", "checker", "_simple",
+                 "_key_info", "_atoms", "_triggers", "_cased", "_alts_by_key", "checker", "_simple",
                  "_filtered", "_key_strings", "_literals", "_side_literals", "_candidates", "max_chars",
                  "max_occurrences")
 
@@ -95,7 +95,8 @@ class Matcher:
         self._compiled = tuple(builder.compile(r) for r in self.rules)
         self._patterns = builder.key_patterns
         self._atoms = builder.atom_list
-        self._probes = {alt: alt.probe for atom in self._atoms for alt in atom.alts if alt.case}
+        # The words each case-sensitive term wants, once, not at each of its occurrences.
+        self._cased = {alt: alt.cased_words for atom in self._atoms for alt in atom.alts if alt.case}
         self._alts_by_key = alts_by_key(self._atoms)
         self._triggers = rule_triggers(self._compiled, self._atoms)
         self._simple = [simple_form(comp.program, self._atoms) for comp in self._compiled]

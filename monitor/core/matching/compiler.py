@@ -38,10 +38,9 @@ class _Alt:
     exclusions: tuple[int, ...] = ()
 
     @property
-    def probe(self) -> str:
-        """The first word of a case-sensitive term, folded with its case kept."""
-        toks = tokenize(self.body)
-        return fold_case(self.body[toks[0].start:toks[0].end]) if toks else ""
+    def cased_words(self) -> tuple[str, ...]:
+        """The words of a case-sensitive term, folded with their case kept."""
+        return tuple(fold_case(self.body[t.start:t.end]) for t in tokenize(self.body))
 
 
 @dataclass(frozen=True)

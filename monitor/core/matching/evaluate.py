@@ -99,8 +99,8 @@ class _Run:
         fld = self.fields[f]
         start, end = fld.span(cs, ce)
         piece = fld.text[start:end]
-        found = [fold_case(piece[t.start:t.end]) for t in tokenize(piece)]
-        want = [fold_case(alt.body[t.start:t.end]) for t in tokenize(alt.body)]
+        found = tuple(fold_case(piece[t.start:t.end]) for t in tokenize(piece))
+        want = self.m._cased[alt]
         if len(found) != len(want):
             return False
         if self.m._patterns[alt.key].prefix:
@@ -150,7 +150,8 @@ class _Run:
                 out += found  # the common case: every occurrence counts
                 continue
             if alt.case:
-                probe = self.m._probes[alt]
+                want = self.m._cased[alt]
+                probe = want[0] if want else ""  # its first word, a quick test of the field
                 found = [o for o in found if self.fields[o[0]].may_contain(probe)]
             self.spend(len(found))
             for occ in found:
