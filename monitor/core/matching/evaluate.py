@@ -14,27 +14,27 @@ if TYPE_CHECKING:
     from monitor.core.matching import Matcher
 
 
-def _close(side: list[Occ], other: list[Occ], between, distance: int) -> list[Occ]:
-    """The occurrences of ``side`` within ``distance`` words of one of ``other`` that does
-    not overlap them, all in one field whose word counts are ``between``.
+def _within(starts: list[int], ends: list[int], between, start: int, end: int, distance: int) -> bool:
+    """Whether the span ``[start, end)`` is within ``distance`` words of one of the spans
+    whose sorted starts and sorted ends are ``starts`` and ``ends``, without overlapping it;
+    all in one field whose word counts are ``between``.
 
     ``between(end, start)`` only grows with ``start`` and shrinks with ``end``: of the
-    occurrences after one, the first to start is the closest, and of those before it, the
-    last to end. Two lookups an occurrence instead of one per pair."""
+    spans after this one, the first to start is the closest, and of those before it, the
+    last to end. Two lookups instead of one per span."""
+    j = bisect_left(starts, end)
+    if j < len(starts) and 0 <= between(end, starts[j]) <= distance:
+        return True
+    j = bisect_right(ends, start)
+    return bool(j) and 0 <= between(ends[j - 1], start) <= distance
+
+
+def _close(side: list[Occ], other: list[Occ], between, distance: int) -> list[Occ]:
+    """The occurrences of ``side`` within ``distance`` words of one of ``other`` that does
+    not overlap them, all in one field whose word counts are ``between`` (see _within)."""
     starts = sorted(o[1] for o in other)
     ends = sorted(o[2] for o in other)
-    n = len(starts)
-    out = []
-    for o in side:
-        start, end = o[1], o[2]
-        j = bisect_left(starts, end)
-        if j < n and 0 <= between(end, starts[j]) <= distance:
-            out.append(o)
-            continue
-        j = bisect_right(ends, start)
-        if j and 0 <= between(ends[j - 1], start) <= distance:
-            out.append(o)
-    return out
+    return [o for o in side if _within(starts, ends, between, o[1], o[2], distance)]
 
 
 class _Run:
@@ -216,16 +216,9 @@ class _Run:
             for key in ex.near:
                 tables = self.placed(key)
                 table = tables.get(f)
-                if table is not None:
-                    # the closest after occ and the closest before it (see _close)
-                    starts, ends, _ = table
-                    between = self.fields[f].words_between
-                    j = bisect_left(starts, end)
-                    if j < len(starts) and 0 <= between(end, starts[j]) <= ex.within:
-                        return True
-                    j = bisect_right(ends, start)
-                    if j and 0 <= between(ends[j - 1], start) <= ex.within:
-                        return True
+                if table is not None and _within(table[0], table[1], self.fields[f].words_between, start, end,
+                                                 ex.within):
+                    return True
                 if f == 0 and 1 in tables and self.fields[1].token_index(tables[1][0][0]) < ex.within:
                     return True  # a title reads into the beginning of the text
         return False
