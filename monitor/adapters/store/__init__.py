@@ -18,24 +18,18 @@ from __future__ import annotations
 
 from monitor.adapters.store.articles import ArticlesMixin
 from monitor.adapters.store.bulk_pg import BulkMixin
-from monitor.adapters.store.deliveries import DeliveriesMixin, DeliveryRow
+from monitor.adapters.store.deliveries import DeliveriesMixin
 from monitor.adapters.store.engine import StoreBase, enable_wal, redact_url
 from monitor.adapters.store.feeds import FeedRow, FeedsMixin
 from monitor.adapters.store.matches import MatchesMixin
-from monitor.adapters.store.ops import DeadLetterRow, OpsMixin, PendingWork
-from monitor.adapters.store.stories import StoriesMixin, StoryRow
-from monitor.adapters.store.tables import (DEAD, DELIVERY_HEARTBEAT, DELIVERY_LEASE, DIGESTED, FAILED, HELD, PENDING,
-                                           SENDING, SENT, DeadLetter, Delivery, Digest, Feed, MatchRow, SourceRow,
-                                           StoredArticleRow, StoryKeyRow, WatchStateRow, WorkAttempt, claim_expiry,
-                                           utcnow)
+from monitor.adapters.store.ops import OpsMixin
+from monitor.adapters.store.stories import StoriesMixin
+from monitor.adapters.store.tables import Delivery, Feed, MatchRow, StoredArticleRow
 
 __all__ = [
-    "Store", "redact_url", "enable_wal", "utcnow", "claim_expiry", "DELIVERY_HEARTBEAT", "DELIVERY_LEASE",
-    "PENDING", "SENDING", "SENT", "FAILED", "DEAD", "HELD", "DIGESTED",
-    "FeedRow", "DeliveryRow", "StoryRow", "DeadLetterRow", "PendingWork",
+    "Store", "redact_url", "enable_wal", "FeedRow",
     # tables, for tests that check stored rows
-    "Feed", "StoredArticleRow", "SourceRow", "WatchStateRow", "StoryKeyRow", "MatchRow", "Digest", "Delivery",
-    "WorkAttempt", "DeadLetter",
+    "Feed", "StoredArticleRow", "MatchRow", "Delivery",
 ]
 
 

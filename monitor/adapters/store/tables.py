@@ -8,9 +8,6 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-# Re-exported: the claim's lease is decided in the core.
-from monitor.core.decide.retry import DELIVERY_HEARTBEAT, DELIVERY_LEASE, claim_expiry  # noqa: F401
-
 # Delivery states. "sending" is written before the channel is called, so a crash
 # between the channel accepting and "sent" being recorded is visible.
 PENDING, SENDING, SENT, FAILED, DEAD = "pending", "sending", "sent", "failed", "dead"
@@ -127,8 +124,6 @@ class StoryKeyRow(SQLModel, table=True):
     published: datetime
 
 
-#: Neighbours looked at per story key: from storage, and again from the batch being placed.
-
 
 class MatchRow(SQLModel, table=True):
     __tablename__ = "rule_match"
@@ -172,7 +167,6 @@ class Delivery(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow, index=True)
     sent_at: datetime | None = None
-
 
 
 class WorkAttempt(SQLModel, table=True):
