@@ -8,7 +8,7 @@ from monitor.cli.common import redacted_db, settings_of
 from monitor.cli.output import echo
 
 
-def _engine(ctx):
+def _store(ctx):
     # create=False: only connect; these commands are the ones that look at the schema.
     from monitor.adapters.store import Store
 
@@ -31,12 +31,12 @@ def db_upgrade(ctx, revision):
     """
     from monitor.adapters.store import migrations
 
-    store = _engine(ctx)
+    where = redacted_db(settings_of(ctx))
+    store = _store(ctx)
     try:
-        before, after = migrations.upgrade(store.engine, revision, where=redacted_db(settings_of(ctx)))
+        before, after = migrations.upgrade(store.engine, revision, where=where)
     finally:
         store.close()
-    where = redacted_db(settings_of(ctx))
     if before == after:
         echo(f"database {where}: already at {after}{_head(after)}")
     else:
@@ -49,7 +49,7 @@ def db_current(ctx):
     """Print the database's schema revision, and whether it needs an upgrade."""
     from monitor.adapters.store import migrations
 
-    store = _engine(ctx)
+    store = _store(ctx)
     try:
         with store.engine.connect() as conn:
             found = migrations.state(conn)
