@@ -19,12 +19,16 @@ For 10, 1,000 and 10,000 rules, on realistic French and English articles of
 - peak memory of compiling the rules and matching, measured in a fresh
   process as the growth of its peak resident set (tracemalloc's peak where
   Linux's /proc is missing); and this process's maximum RSS;
-- adversarial: a 200 KB article made of nothing but rule terms (both terms
-  of a NEAR rule, an entity and the words of its exclusion contexts:
-  "Poutine frites", "montagnes russes"), matched with the 1,000 rules plus
-  such rules: its cost per KB against an ordinary article's, with the same
-  rules (the goal: at most 5 times). Matching cuts it to a prefix when it
-  holds too many terms to examine (Matcher.match_bounded); the line says so.
+- adversarial: articles of 25, 50, 100 and 200 KB made of nothing but rule
+  terms (both terms of a NEAR rule, an entity and the words of its exclusion
+  contexts: "Poutine frites", "montagnes russes"), matched with the 1,000
+  rules plus such rules: the cost per KB of each against an ordinary
+  article's, with the same rules (the goal: the worst at most 5 times).
+  Matching cuts an article to a prefix when it holds too many terms to
+  examine (Matcher.match_bounded), and the lines say so: past that size the
+  cost stops growing, so the cost per KB of one large size alone would say
+  more about the size chosen than about the matcher; the worst is near the
+  size where cutting begins.
 
 Rates are per CPU second of this process (one core). The engine, the floors
 and the engine at 10 rules are measured in rounds taking turns, the best round
@@ -211,6 +215,7 @@ def best_rates(fns: dict, docs: list[Document], seconds: float, rounds: int = 5)
 ADVERSARIAL_RULES = [Rule(name="adv-near", query="OTAN NEAR/5 Ukraine"), Rule(name="adv-putin", entities=("putin",)),
                      Rule(name="adv-russia", query="entity:russia AND Kremlin")]
 ADVERSARIAL_UNIT = "OTAN Ukraine Poutine frites Kremlin montagnes russes "
+ADVERSARIAL_SIZES = (25_000, 50_000, 100_000, 200_000)
 
 
 def adversarial(base: list[Rule], docs: list[Document], seconds: float, size: int = 200_000) -> dict:
@@ -349,13 +354,17 @@ def main(argv=None) -> dict:
               f"{fig['vs_floor']}x the floor's cost ({fig['vs_hs_floor']}x hyperscan's), "
               f"{fig['vs_naive']:,}x the naive loop, peak {mem:.0f} MB ({mem_how}), max RSS so far "
               f"{fig['max_rss_mb']} MB, {matches:.1f} matches/article, {fig['cost_vs_10']}x the cost at 10 rules")
-    adv = figures["adversarial"] = adversarial(make_rules(1000, random.Random(1000), seen, made_up), docs,
-                                               4 * seconds)
-    cut = f"matched on its first {adv['prefix']:,} characters" if adv["prefix"] else "matched whole"
-    print(f"adversarial: {adv['kb']:.0f} KB of rule terms (NEAR, an entity and its exclusion contexts), "
-          f"1000 rules + 3: {adv['adversarial_us_per_kb']} us/KB ({adv['adversarial_ms']} ms), against "
-          f"{adv['ordinary_us_per_kb']} us/KB for an ordinary article: {adv['ratio']}x; {cut}, "
-          f"{adv['examined']:,} occurrences examined")
+    adv_rules = make_rules(1000, random.Random(1000), seen, made_up)
+    figures["adversarial"] = []
+    for size in ADVERSARIAL_SIZES:
+        adv = adversarial(adv_rules, docs, 2 * seconds, size)
+        figures["adversarial"].append(adv)
+        cut = f"matched on its first {adv['prefix']:,} characters" if adv["prefix"] else "matched whole"
+        print(f"adversarial: {adv['kb']:.0f} KB of rule terms (NEAR, an entity and its exclusion contexts), "
+              f"1000 rules + 3: {adv['adversarial_us_per_kb']} us/KB ({adv['adversarial_ms']} ms), against "
+              f"{adv['ordinary_us_per_kb']} us/KB for an ordinary article: {adv['ratio']}x; {cut}, "
+              f"{adv['examined']:,} occurrences examined")
+    figures["adversarial_worst_ratio"] = max(a["ratio"] for a in figures["adversarial"])
     big = figures["sizes"]["10000"]
     figures["cost_10k_vs_10"] = big["cost_vs_10"]
     figures["max_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
@@ -366,7 +375,7 @@ def main(argv=None) -> dict:
         "cost_10k<=1.5x_cost_10": figures["cost_10k_vs_10"] <= 1.5,
         "under_300mb": max(f["peak_mb"] for f in figures["sizes"].values()) < 300
                        and figures["max_rss_mb"] < 300,
-        "adversarial<=5x_per_kb": adv["ratio"] <= 5,
+        "adversarial<=5x_per_kb": figures["adversarial_worst_ratio"] <= 5,
     }
     figures["goals"] = goals
     print(f"cost at 10,000 rules / cost at 10: {figures['cost_10k_vs_10']}x; "
