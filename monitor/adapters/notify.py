@@ -40,7 +40,6 @@ import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from contextvars import ContextVar
-from difflib import SequenceMatcher
 from typing import Protocol
 from urllib.parse import parse_qs, quote, quote_plus, unquote, urlsplit
 
@@ -255,18 +254,21 @@ def _masked_secrets(plugin) -> set[str]:
     """The parts of the plugin's URL that apprise masks in its privacy form."""
     full = _URL_PARTS.split(plugin.url(privacy=False))
     masked = _URL_PARTS.split(plugin.url(privacy=True))
-    found: set[str] = set()
     if len(full) == len(masked):
-        pairs = [(a, b) for a, b in zip(full, masked) if a != b]
-        differing = [a for a, _ in pairs]
+        differing = [a for a, b in zip(full, masked) if a != b]
     else:
-        differing = []
-        for op, i1, i2, _, _ in SequenceMatcher(None, full, masked, autojunk=False).get_opcodes():
-            if op in ("replace", "delete"):
-                differing += full[i1:i2]
-    for part in differing:
-        found |= {part, unquote(part)}
-    return found
+        # A masked value held a separator, so the parts no longer pair up: all of the
+        # full URL between the common head and tail. Linear (a diff of the parts is
+        # quadratic in a URL of many parameters), and it masks more, never less.
+        shorter = min(len(full), len(masked))
+        head = 0
+        while head < shorter and full[head] == masked[head]:
+            head += 1
+        tail = 0
+        while tail < shorter - head and full[-1 - tail] == masked[-1 - tail]:
+            tail += 1
+        differing = full[head:len(full) - tail]
+    return {form for part in differing for form in (part, unquote(part))}
 
 
 # The session apprise's requests go through, set for the length of one send.
