@@ -227,3 +227,16 @@ def test_a_bracketed_ipv6_entry_names_a_port(entry):
 def test_an_entry_that_is_no_host_network_or_port_is_refused(entry):
     with pytest.raises(ValueError, match="allow"):
         HttpFetcher(allow=[entry])
+
+
+def test_thousands_of_entries_are_read_once_and_still_open_only_what_they_name(two):
+    # Read when the fetcher is made, not per request; every connection then looks through
+    # them once (linear in the entries), whatever the number of feeds.
+    a, b = two
+    allow = ([f"10.{i // 256}.{i % 256}.0/24:{1 + i % 60000}" for i in range(5000)]
+             + [f"host{i}.internal:{1 + i % 60000}" for i in range(5000)] + [f"127.0.0.1:{a.port}"])
+    with HttpFetcher(allow=allow, timeout=5) as f:
+        assert f.fetch(f"http://127.0.0.1:{a.port}/feed").body == b"<rss/>"
+        with pytest.raises(BlockedAddressError, match=rf"opens it on port {a.port} only"):
+            f.fetch(f"http://127.0.0.1:{b.port}/feed")
+    assert b.requests == []
