@@ -183,33 +183,17 @@ def _transport_options(settings: Settings) -> dict:
 def _beat_schedule(settings: Settings) -> dict:
     """The periodic tasks: ticks, each expiring before the next, so a late one is dropped."""
     return {
-        "dispatch-due-feeds": {
-            "task": "monitor.dispatch_due_feeds",
-            "schedule": timedelta(seconds=settings.poll_tick),
-            "options": {"expires": settings.poll_tick},
-        },
-        "flush-digests": {
-            "task": "monitor.flush_digests",
-            "schedule": timedelta(seconds=30),
-            "options": {"expires": 30},
-        },
-        "watchdog": {
-            "task": "monitor.watchdog",
-            "schedule": timedelta(minutes=5),
-            "options": {"expires": 300},
-        },
+        "dispatch-due-feeds": _tick("monitor.dispatch_due_feeds", settings.poll_tick),
+        "flush-digests": _tick("monitor.flush_digests", 30),
+        "watchdog": _tick("monitor.watchdog", 300),
         # Every 10 minutes; each hour is judged once (the state remembers which).
-        "spikes": {
-            "task": "monitor.spikes",
-            "schedule": timedelta(minutes=10),
-            "options": {"expires": 600},
-        },
-        "sweep": {
-            "task": "monitor.sweep",
-            "schedule": timedelta(seconds=settings.sweep_interval),
-            "options": {"expires": settings.sweep_interval},
-        },
+        "spikes": _tick("monitor.spikes", 600),
+        "sweep": _tick("monitor.sweep", settings.sweep_interval),
     }
+
+
+def _tick(task: str, seconds: float) -> dict:
+    return {"task": task, "schedule": timedelta(seconds=seconds), "options": {"expires": seconds}}
 
 
 def describe_broker(settings: Settings) -> str:
