@@ -123,3 +123,24 @@ def test_load_settings_raises_config_error_not_a_crash(tmp_path):
     cfg = write_tree(tmp_path, "- just\n- a list\n")
     with pytest.raises(ConfigError, match="mapping"):
         load_settings(cfg, environ={})
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("redis://:pw@h:6379/0", "redis://:****@h:6379/0"),
+    ("redis://u:p:w@h/0", "redis://u:****@h/0"),
+    ("redis://u:a@h/0;redis://v:b@k/0", "redis://u:****@h/0;redis://v:****@k/0"),
+    ("rediss://h/0?password=pw&db=1", "rediss://h/0?password=****&db=1"),
+    ("redis://h:6379/0", "redis://h:6379/0"),
+])
+def test_a_broker_url_is_shown_with_its_password_masked(url, shown):
+    from workers.config import mask_url
+
+    assert mask_url(url) == shown
+
+
+def test_masking_a_broker_url_of_many_colons_and_no_password_leaves_it_whole():
+    # 200,000 colons and no "@": a lazy user part tried each colon in turn (minutes).
+    from workers.config import mask_url
+
+    url = "redis://" + "a:" * 100_000 + "x"
+    assert mask_url(url) == url

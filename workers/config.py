@@ -205,5 +205,6 @@ def describe_broker(settings: Settings) -> str:
 
 def mask_url(url: str) -> str:
     """``url`` (or ``;``-separated URLs) with the password and secret query values as ``****``."""
-    url = re.sub(r"(://[^/@;?#]*?:)[^/@;?#]+@", r"\1****@", url)
+    # The user ends at its first ":" (a lazy match would try every later one: quadratic).
+    url = re.sub(r"(://[^/@;?#:]*:)[^/@;?#]+@", r"\1****@", url)
     return re.sub(r"([?&](?:password|pass|token|secret|key)=)[^&;#]*", r"\1****", url, flags=re.IGNORECASE)
