@@ -107,7 +107,7 @@ def test_a_url_test_past_its_time_is_answered_504_and_the_pages_still_answer(see
             assert client.get("/api/status").status_code == 200
         finally:
             page.release.set()
-        wait_for(lambda: app.state.tester_pool.jobs == 0, GUARD, what="the stopped test to end")
+        wait_for(lambda: app.state.web.pool.jobs == 0, GUARD, what="the stopped test to end")
 
 
 def test_a_waiting_url_test_whose_client_left_is_never_run(seeded, feed_server):
@@ -116,7 +116,7 @@ def test_a_waiting_url_test_whose_client_left_is_never_run(seeded, feed_server):
     feed_server.routes["/first"] = first
     feed_server.routes["/second"] = second
     app = Counted(_app(seeded, web_tester_workers=1), "/api/rules/test")
-    pool = app.state.tester_pool
+    pool = app.state.web.pool
     with AppServer(app) as server, httpx.Client(base_url=server.base, timeout=GUARD) as client, \
             ThreadPoolExecutor(1) as sender:
         csrf = client.get("/api/csrf").json()["csrf_token"]

@@ -25,10 +25,10 @@ from monitor.config import Settings
 from monitor.web import api, errors, middleware, pages
 from monitor.web.context import Web
 from monitor.web.pool import WorkPool
-from monitor.web.rendering import HERE, make_templates, printable_output
+from monitor.web.rendering import HERE, make_templates
 from monitor.web.security import FailureLimit, Guard
 
-__all__ = ["create_app", "printable_output"]
+__all__ = ["create_app"]
 
 
 def create_app(settings: Settings, *, services=None, token: str | None = None,
@@ -65,10 +65,7 @@ def create_app(settings: Settings, *, services=None, token: str | None = None,
 
     app = FastAPI(title="media-monitor", version="1", summary="Alerts, feeds, rules and deliveries of media-monitor.",
                   openapi_url="/api/openapi.json", docs_url=None, redoc_url=None)
-    app.state.web = web
-    app.state.guard = guard
-    app.state.tester_pool = pool
-    app.state.services = services
+    app.state.web = web  # the only state: guard, pool and services are reached through it
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     middleware.install(app)
     errors.install(app)

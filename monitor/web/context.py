@@ -45,4 +45,4 @@ def web_of(request: Request) -> Web:
 
 async def current(request: Request) -> Web:
     """Route dependency: ``web: Web = Depends(current)`` (async, so it runs without a thread)."""
-    return request.app.state.web
+    return web_of(request)
