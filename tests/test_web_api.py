@@ -349,6 +349,24 @@ def test_status_csrf_openapi_and_health(client):
 def test_oversized_and_unsized_bodies_are_refused(client):
     r = client.post("/api/rules/test", content=b"x" * 2_600_000, headers={"Content-Type": "application/json"})
     assert r.status_code == 413 and "larger than" in r.json()["detail"]
+    r = client.post("/api/rules/test", content=iter([b"{}"]), headers={"Content-Type": "application/json"})
+    assert r.status_code == 411 and "Content-Length" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("length", [b"9" * 5000, b"0" * 5000 + b"3000000", b"2500001", b"-1", b"1e3", b" 12"],
+                         ids=["5000-digits", "zeros", "over", "negative", "float", "space"])
+def test_a_malformed_or_huge_content_length_is_refused_before_it_is_read(client, length):
+    # a stranger's header: a 5,000-digit number is more than int() takes
+    r = client.post("/api/csrf", content=b"", headers={b"Content-Length": length})
+    assert r.status_code == 413 and "larger than" in r.json()["detail"]
+
+
+def test_a_content_length_of_non_ascii_digits_is_not_taken_for_a_number():
+    # httpx cannot send a Latin-1 "\xb2" (Starlette would read it as "\u00b2", which passes str.isdigit())
+    from monitor.web.middleware import MAX_BODY, _within_limit
+
+    assert not _within_limit("\u00b2") and not _within_limit("\u0661\u0662")
+    assert _within_limit("0") and _within_limit("000" + str(MAX_BODY)) and not _within_limit(str(MAX_BODY + 1))
 
 
 # -- pages ---------------------------------------------------------------------------------

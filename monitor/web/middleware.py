@@ -30,9 +30,17 @@ def _body_refusal(request: Request) -> Response | None:
     length = request.headers.get("content-length")
     if length is None and request.headers.get("transfer-encoding"):
         return error_response(request, 411, "send a Content-Length with the request body")
-    if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+    if length is not None and not _within_limit(length):
         return error_response(request, 413, f"request body larger than {MAX_BODY:,} bytes")
     return None
+
+
+def _within_limit(length: str) -> bool:
+    """A Content-Length of ASCII digits, at most MAX_BODY. Measured as text before int():
+    int() of a 5,000-digit header raises (Python's digit limit), and "\u00b2".isdigit() is true."""
+    digits = length.lstrip("0")
+    return (length.isascii() and length.isdigit() and len(digits) <= len(str(MAX_BODY))
+            and int(digits or "0") <= MAX_BODY)
 
 
 def _refused(request: Request, status: int, message: str, wait: int) -> Response:
