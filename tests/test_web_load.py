@@ -132,3 +132,46 @@ def test_a_waiting_url_test_whose_client_left_is_never_run(seeded, feed_server):
             first.release.set()
         assert running.result(timeout=GUARD).status_code == 200
     assert feed_server.hits["/first"] == 1 and "/second" not in feed_server.hits
+
+
+def test_the_tester_pool_refuses_jobs_past_its_queue_and_counts_none_it_refused():
+    """A stranger can send any number of tests: past ``workers + max_waiting`` they get 503 at once,
+    and nothing is queued or counted for them."""
+    import asyncio
+
+    from fastapi import HTTPException
+    from starlette.requests import Request
+
+    from monitor.web.pool import WorkPool
+
+    pool = WorkPool(1, GUARD, max_waiting=2)
+    release = threading.Event()
+    started = []
+
+    def job(stop, n):
+        started.append(n)
+        release.wait(GUARD)
+        return n
+
+    async def connected():  # a client that stays: no disconnect message ever
+        await asyncio.Event().wait()
+
+    async def main():
+        request = Request({"type": "http", "method": "POST", "path": "/", "headers": []}, connected)
+        accepted = [asyncio.ensure_future(pool.run(request, job, n)) for n in range(3)]
+        await asyncio.sleep(0)
+        assert pool.jobs == 3
+        for n in range(3, 50):
+            with pytest.raises(HTTPException) as refused:
+                await pool.run(request, job, n)
+            assert refused.value.status_code == 503 and refused.value.headers == {"Retry-After": "60"}
+        assert pool.jobs == 3
+        release.set()
+        return await asyncio.gather(*accepted)
+
+    try:
+        assert asyncio.run(main()) == [0, 1, 2]
+    finally:
+        release.set()
+        pool.close()
+    assert sorted(started) == [0, 1, 2] and pool.jobs == 0
