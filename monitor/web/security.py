@@ -199,8 +199,7 @@ class Guard:
 
     def bearer_ok(self, request: Request) -> bool:
         value = _bearer(request)
-        return bool(self.token and value is not None
-                    and hmac.compare_digest(value.strip().encode(), self.token.encode()))
+        return value is not None and self.check_token(value)
 
     def session(self, request: Request) -> WebSession | None:
         """The live login of this request's session cookie, if any (reads the database)."""
