@@ -129,6 +129,30 @@ def test_a_post_from_a_foreign_origin_is_refused(seeded, headers):
         assert retry(c, dead, token, Origin=BASE, Referer=f"{BASE}/deliveries").status_code == 200
 
 
+def test_huge_and_many_headers_from_a_stranger_are_refused_with_a_short_answer(seeded):
+    """Origin, Referer and Cookie are a stranger's: a megabyte of each, or 10,000 cookies, is
+    refused like a short one, and the refusal quotes at most 100 characters of it."""
+    app = seeded.app(token=TOKEN)
+    dead = seeded.deliveries["dead"][0]
+    huge = "https://evil.example/" + "a" * 1_000_000
+    with browser(app) as c:
+        log_in(c)
+        token = c.get("/api/csrf").json()["csrf_token"]
+        for header in ("Origin", "Referer"):
+            r = retry(c, dead, token, **{header: huge})
+            assert r.status_code == 403 and "cross-site request refused" in r.json()["detail"]
+            assert len(r.content) < 500
+        assert seeded.store.delivery_job(dead).status == "dead"
+    with browser(app, "192.0.2.8") as stranger:
+        stranger.cookies.set("mm_session", "x" * 1_000_000)
+        r = stranger.get("/api/alerts")
+        assert r.status_code == 401 and len(r.content) < 500
+        stranger.cookies.clear()
+        many = "; ".join(f"c{i}=v" for i in range(10_000))
+        r = stranger.get("/api/alerts", headers={"Cookie": f"{many}; mm_session={'y' * 40}"})
+        assert r.status_code == 401 and "your session has ended" in r.json()["detail"]
+
+
 def test_origins_on_a_loopback_dashboard_behind_a_proxy_and_for_bearer_clients(seeded):
     from monitor.web import create_app
 
