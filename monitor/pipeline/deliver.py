@@ -185,7 +185,7 @@ def deliver_many(delivery_ids, *, store: Store, notifier: Notifier, tz: str = "U
     returned in ``left``, untouched. While a wave's sends are in flight their
     claims are renewed every ``heartbeat`` (for ``lease`` at most), so those of
     a process that died are taken over three heartbeats after, by the sweeper
-    or a redelivered message (:func:`monitor.adapters.store.claim_expiry`). Errors are
+    or a redelivered message (:func:`monitor.core.decide.retry.claim_expiry`). Errors are
     values; raises only what the store raises.
     """
     ids = list(dict.fromkeys(delivery_ids))
