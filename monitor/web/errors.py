@@ -31,11 +31,24 @@ def error_response(request: Request, status: int, message: str, problems: list[s
     return web_of(request).templates.TemplateResponse(request, "error.html", values, status_code=status)
 
 
+#: The library's errors a client caused, and the status each is answered with.
+STATUS: dict[type[Exception], int] = {FilterError: 400, InputTooLarge: 413, RuleError: 400}
+
+
+def described(exc: Exception) -> tuple[int, str, list[str]]:
+    """(status, message, problems) of an HTTPException or of an error of :data:`STATUS`:
+    what the handlers answer, and what the tester page shows above its form."""
+    if isinstance(exc, StarletteHTTPException):
+        return exc.status_code, exc.detail if isinstance(exc.detail, str) else str(exc.detail), []
+    status = next(code for kind, code in STATUS.items() if isinstance(exc, kind))
+    return status, str(exc), list(getattr(exc, "problems", ()))
+
+
 async def http_error(request: Request, exc: StarletteHTTPException):
-    message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-    if exc.status_code == 404 and message == "Not Found":
+    status, message, _ = described(exc)
+    if status == 404 and message == "Not Found":
         message = f"no page at {request.url.path}"
-    return error_response(request, exc.status_code, message)
+    return error_response(request, status, message)
 
 
 async def validation_error(request: Request, exc: RequestValidationError):
@@ -47,22 +60,13 @@ async def validation_error(request: Request, exc: RequestValidationError):
                           problems[0] if problems else "invalid request", problems)
 
 
-async def filter_error(request: Request, exc: FilterError):
-    return error_response(request, 400, str(exc))
-
-
-async def too_large(request: Request, exc: InputTooLarge):
-    return error_response(request, 413, str(exc))
-
-
-async def rule_error(request: Request, exc: RuleError):
-    return error_response(request, 400, str(exc), list(exc.problems))
+async def client_error(request: Request, exc: Exception):
+    return error_response(request, *described(exc))
 
 
 def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
-    app.add_exception_handler(FilterError, filter_error)
-    app.add_exception_handler(InputTooLarge, too_large)
-    app.add_exception_handler(RuleError, rule_error)
+    for kind in STATUS:
+        app.add_exception_handler(kind, client_error)

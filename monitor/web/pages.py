@@ -10,15 +10,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from monitor.adapters.store import readmodels as queries
-from monitor.core.errors import MonitorError, RuleError
+from monitor.core.errors import MonitorError
 from monitor.core.filters import (
-    FilterError,
     parse_alert_filter,
     parse_delivery_filter,
     parse_feed_filter,
 )
 from monitor.core.highlight import segments
-from monitor.web import actions
+from monitor.web import actions, errors
 from monitor.web import presenters as P
 from monitor.web.context import Web, current
 from monitor.web.middleware import require_csrf
@@ -28,7 +27,6 @@ from monitor.web.tester import (
     BACKTEST_DEFAULT,
     BACKTEST_MAX,
     MAX_RULE_CHARS,
-    InputTooLarge,
     backtest,
     parse_pasted_rules,
 )
@@ -148,10 +146,8 @@ async def tester_post(request: Request, web: Web = Depends(current)):
     ctx: dict[str, Any] = {"form": form, "limits": LIMITS}
     try:
         ctx.update(await run(request, web, form))
-    except (RuleError, InputTooLarge, FilterError, HTTPException) as e:
-        status = 413 if isinstance(e, InputTooLarge) else getattr(e, "status_code", 400)
-        ctx["error"] = e.detail if isinstance(e, HTTPException) else str(e)
-        ctx["problems"] = list(getattr(e, "problems", ()))
+    except (*errors.STATUS, HTTPException) as e:  # shown above the form, which keeps what was typed
+        status, ctx["error"], ctx["problems"] = errors.described(e)
         return page(request, "tester.html", nav="tester", status=status, **ctx)
     return page(request, "tester.html", nav="tester", **ctx)
 
