@@ -30,6 +30,7 @@ def cli(ctx, config_file, **overrides):
 for command in (run, worker, beat, init_db, db, check, feeds, stories, channels, alerts, rules, status, web):
     cli.add_command(command)
 
+
 def main(argv=None) -> None:
     """Entry point: run the CLI, turning MonitorError into one line on stderr."""
     try:
