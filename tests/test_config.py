@@ -133,14 +133,14 @@ def test_load_settings_raises_config_error_not_a_crash(tmp_path):
     ("redis://h:6379/0", "redis://h:6379/0"),
 ])
 def test_a_broker_url_is_shown_with_its_password_masked(url, shown):
-    from workers.config import mask_url
+    from monitor.core.redact import mask_url
 
     assert mask_url(url) == shown
 
 
 def test_masking_a_broker_url_of_many_colons_and_no_password_leaves_it_whole():
     # 200,000 colons and no "@": a lazy user part tried each colon in turn (minutes).
-    from workers.config import mask_url
+    from monitor.core.redact import mask_url
 
     url = "redis://" + "a:" * 100_000 + "x"
     assert mask_url(url) == url

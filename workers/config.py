@@ -8,12 +8,12 @@ consequences and the fixed bounds between them.
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 from kombu import Exchange, Queue
 
 from monitor.config import Settings
+from monitor.core.redact import mask_url
 
 QUEUES = ("poll", "match", "deliver")
 ROUTES = {
@@ -201,10 +201,3 @@ def describe_broker(settings: Settings) -> str:
     if settings.embedded_broker:
         return f"embedded queue in {settings.data_dir / 'queue.sqlite'}"
     return mask_url(settings.broker_url)
-
-
-def mask_url(url: str) -> str:
-    """``url`` (or ``;``-separated URLs) with the password and secret query values as ``****``."""
-    # The user ends at its first ":" (a lazy match would try every later one: quadratic).
-    url = re.sub(r"(://[^/@;?#:]*:)[^/@;?#]+@", r"\1****@", url)
-    return re.sub(r"([?&](?:password|pass|token|secret|key)=)[^&;#]*", r"\1****", url, flags=re.IGNORECASE)

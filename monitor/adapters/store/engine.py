@@ -15,12 +15,13 @@ from sqlmodel import Session, create_engine
 from monitor.adapters.store import migrations, tables  # noqa: F401  (tables: registers the models)
 from monitor.adapters.store.migrations import SchemaBehind  # noqa: F401  (raised by open)
 from monitor.core.errors import StoreError
+from monitor.core.redact import mask_url
 
 
 def redact_url(url: str) -> str:
-    """The database URL without its password, for messages."""
+    """The database URL without its password (in the user part or the query), for messages."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        return mask_url(make_url(url).render_as_string(hide_password=True))
     except Exception:
         return "<unparseable database URL>"
 
