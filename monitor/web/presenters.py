@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -125,15 +125,9 @@ def rules_overview(services: Any, engine, name: str | None = None) -> tuple[list
     return out, error
 
 
-def _chart_days() -> list[date]:
-    # the days of a rule's chart (as the read model gives them), for a rule without stored matches
-    today = datetime.now(timezone.utc).date()
-    return [today - timedelta(days=queries.CHART_DAYS - 1 - i) for i in range(queries.CHART_DAYS)]
-
-
 def rule_out(name: str, st, *, rule) -> S.RuleOut:
     if st is None:
-        per_day = [S.DayCount(day=d, matches=0) for d in _chart_days()]
+        per_day = [S.DayCount(day=d, matches=0) for d in queries.chart_days(datetime.now(timezone.utc).date())]
         total = recent = 0
         last = None
     else:

@@ -249,7 +249,8 @@ class RuleStats:
     per_day: tuple[tuple[date, int], ...]  # CHART_DAYS days, oldest first, zeros included
 
 
-def _days(today: date, n: int) -> list[date]:
+def chart_days(today: date, n: int = CHART_DAYS) -> list[date]:
+    """The ``n`` days ending ``today``, oldest first: the days of a rule's chart."""
     return [today - timedelta(days=n - 1 - i) for i in range(n)]
 
 
@@ -280,7 +281,7 @@ def rule_stats(engine: Engine, *, now: datetime | None = None, rule: str | None 
     counts: dict[str, dict[date, int]] = {}
     for name, d, n in daily:
         counts.setdefault(name, {})[_as_date(d)] = int(n)
-    window = _days(today, days)
+    window = chart_days(today, days)
     out = {}
     for name, n, last in totals:
         per = counts.get(name, {})
