@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Rebuild tests/storyeval/*.jsonl from two public sources fetched as bare git snapshots.
 
-    python tests/storyeval/build.py [--uci GITDIR] [--wikinews GITDIR] [--check]
+    python tests/storyeval/build.py [--uci GITDIR] [--wikinews GITDIR]
+                                    [--mediabias GITDIR] [--rss GITDIR] [--check]
 
 Sources (see README.md for licences):
   * UCI News Aggregator (sample of its first 6,366 rows) as committed in
@@ -11,6 +12,12 @@ Sources (see README.md for licences):
   * Wikinews (fr) keyphrase corpus (Bougouin et al. 2013) as committed in
     github.com/boudinfl/wikinews-2013-pre, file src/WikinewsKeyphraseCorpus-master.zip,
     commit 8ab885018297334ddaa869bbed38bd77cd0276b4 (100 French articles, May-Dec 2012).
+  * French headlines of 15 French news sites scraped on 24 and 28 January 2023, as committed
+    in github.com/Ukratic/Media_bias, file scraping/full2023_2days.csv,
+    commit 236c25f55044a90dc77ae2dd4f96eaff6f010b66 (title, outlet, date; no URL, no text).
+  * English RSS entries archived daily in github.com/rumca-js/RSS-Link-Database-2023,
+    files 2023/01/<day>/<feed>_entries.json, commit 08b89dd9bdbd20633c994bb4a74411f204225b0f
+    (title, link, UTC time, feed description) - the English side of the bilingual events.
 
 The labels are ours, written by hand in EVENTS / SINGLETONS / LOOKALIKES below under the
 rules in README.md. Nothing is paraphrased: titles and leads are copied, leads trimmed.
@@ -18,6 +25,7 @@ rules in README.md. Nothing is paraphrased: titles and leads are copied, leads t
 import argparse
 import csv
 import datetime as dt
+import hashlib
 import html
 import io
 import json
@@ -257,6 +265,302 @@ LOOKALIKES = [
 # because they may report the same happening as another kept one (rule 7).
 WN_DROP = {"44507", "44536", "44550", "45513"}  # 45513: no date in its text
 
+# --- bilingual and French multi-outlet events (2023) ----------------------------------
+# French: headlines scraped from 15 French news sites on 24 and 28 January 2023, committed
+# in github.com/Ukratic/Media_bias (MIT), file scraping/full2023_2days.csv (cp1252,
+# "date";"outlet";"title", no URL, no time, no body).
+# English: RSS entries (title, link, UTC time, feed description) archived daily in
+# github.com/rumca-js/RSS-Link-Database-2023 (GPL-3.0), files
+# 2023/01/<day>/<feed>_entries.json at the commit below (later commits zip them).
+MB_GIT = "/work/.mirror/Ukratic+Media_bias/repo"
+MB_COMMIT = "236c25f55044a90dc77ae2dd4f96eaff6f010b66"
+MB_PATH = "scraping/full2023_2days.csv"
+RSS_GIT = "/work/.mirror/rumca-js+RSS-Link-Database-2023/repo"
+RSS_COMMIT = "08b89dd9bdbd20633c994bb4a74411f204225b0f"
+RSS_FEEDS = {  # outlet -> feed files of that outlet (one outlet may have several feeds)
+    "BBC News": ["http.feeds.bbci.co.uknewsrss.xml"],
+    "CNN": ["http.rss.cnn.comrssedition.rss", "http.rss.cnn.comrsscnn_world.rss"],
+    "ABC News": ["http.feeds.abcnews.comabcnewstopstories"],
+    "Sky News": ["http.feeds.skynews.comfeedsrssworld.xml"],
+    "Al Jazeera": ["http.www.aljazeera.comxmlrssall.xml"],
+    "NBC News": ["https.feeds.nbcnews.comnbcnewspublicworld"],
+    "The Guardian": ["https.www.theguardian.comrss", "https.www.theguardian.cominternationalrss",
+                     "https.www.theguardian.comworldrss"],
+    "Financial Times": ["https.www.ft.comworld.format.rss"],
+    "Bloomberg": ["https.www.bloomberg.compoliticsfeedssite.xml"],
+    "Wall Street Journal": ["https.feeds.a.dj.comrssRSSWorldNews.xml"],
+    "The Hill": ["https.thehill.comnewsfeed"],
+    "CNBC": ["https.www.cnbc.comid100727362devicerssrss.html"],
+    "New York Times": ["https.rss.nytimes.comservicesxmlrssnytWorld.xml"],
+    "Fox News": ["https.moxie.foxnews.comgoogle-publisherlatest.xml"],
+}
+
+# label: list of references. ("fr", date, outlet, needle) picks the one headline of that
+# outlet on that scrape date containing `needle`; ("en", day, outlet, needle) picks the one
+# RSS entry of that outlet archived under that day whose title contains `needle`.
+# Each needle must match exactly one distinct title (checked). Rules as in README.
+NEW_EVENTS = {
+    # 24 January 2023 scrape / RSS days 23-24 January
+    "bi-oscar-nominations-2023": [
+        ("fr", "2023-01-24", "Le Monde", "nommé onze fois aux Oscars"),
+        ("fr", "2023-01-24", "Le Figaro", "récolte 11 nominations"),
+        ("fr", "2023-01-24", "France Info", "arrive en tête des nominations"),
+        ("en", "2023-01-24", "BBC News", "Oscars 2023: Everything Everywhere All At Once leads nominations"),
+        ("en", "2023-01-24", "The Guardian", "takes universal lead with 11 nominations"),
+    ],
+    "bi-poland-asks-germany-leopard": [
+        ("fr", "2023-01-24", "France Info", "la Pologne demande l'aval de l'Allemagne"),
+        ("en", "2023-01-24", "CNN", "Poland requests German approval"),
+        ("en", "2023-01-24", "The Guardian", "Poland requests German permission"),
+        ("en", "2023-01-24", "The Hill", "Poland asks Germany for permission"),
+    ],
+    "bi-doomsday-clock-90s": [
+        ("fr", "2023-01-24", "Le Figaro", "jamais aussi proche de minuit"),
+        ("fr", "2023-01-24", "Les Echos", "90 secondes de la fin"),
+        ("fr", "2023-01-24", "La Croix", "plus proche que jamais"),
+        ("en", "2023-01-24", "Sky News", "Doomsday Clock moves 10 seconds"),
+        ("en", "2023-01-24", "NBC News", "Scientists set Doomsday Clock"),
+    ],
+    "bi-ukraine-officials-resign": [
+        ("fr", "2023-01-24", "Le Figaro", "cascade de démissions"),
+        ("fr", "2023-01-24", "Libération", "des démissions en pagaille"),
+        ("fr", "2023-01-24", "Nouvel Obs", "limogeages en cascade"),
+        ("en", "2023-01-24", "Financial Times", "Ukraine officials resign"),
+        ("en", "2023-01-24", "Wall Street Journal", "Removes Top Officials"),
+    ],
+    "bi-finland-nato-without-sweden": [
+        ("fr", "2023-01-24", "Le Figaro", "adhérer à l'Otan sans la Suède"),
+        ("en", "2023-01-24", "ABC News", "Finland's top diplomat hints"),
+        ("en", "2023-01-24", "Bloomberg", "Finland Signals It May Consider NATO Entry"),
+    ],
+    "bi-burkina-orders-french-troops-out": [
+        ("fr", "2023-01-24", "Marianne", "demande le départ des troupes françaises"),
+        ("en", "2023-01-23", "Financial Times", "Burkina Faso orders French troops"),
+        ("en", "2023-01-23", "Wall Street Journal", "Burkina Faso Tells French Troops"),
+        ("en", "2023-01-23", "Al Jazeera", "Burkina Faso confirms it has ended"),
+    ],
+    "bi-half-moon-bay-shooting": [
+        ("fr", "2023-01-24", "Le Monde", "nouvelle tuerie fait sept morts"),
+        ("en", "2023-01-24", "CNN", "At least 7 killed in shootings in Half Moon Bay"),
+        ("en", "2023-01-24", "CNBC", "Half Moon Bay shootings; suspect in custody"),
+    ],
+    # 28 January 2023 scrape / RSS days 27-28 January
+    "bi-sabalenka-wins-australian-open": [
+        ("fr", "2023-01-28", "Le Figaro", "nouvelle reine de Melbourne"),
+        ("fr", "2023-01-28", "20 minutes", "en battant Rybakina"),
+        ("fr", "2023-01-28", "BFM TV", "Sabalenka remporte son premier titre"),
+        ("en", "2023-01-28", "BBC News", "Aryna Sabalenka beats Elena Rybakina to win"),
+        ("en", "2023-01-28", "CNN", "Sabalenka defeats Elena Rybakina"),
+    ],
+    "bi-jerusalem-synagogue-attack": [
+        ("fr", "2023-01-28", "Nouvel Obs", "un attentat contre une synagogue"),
+        ("fr", "2023-01-28", "La Croix", "au moins sept morts après une fusillade"),
+        ("en", "2023-01-27", "ABC News", "7 killed in shooting at Jerusalem synagogue"),
+        ("en", "2023-01-27", "BBC News", "Five shot dead at Jerusalem synagogue"),
+        ("en", "2023-01-27", "Al Jazeera", "Gunman kills at least 5"),
+    ],
+    "bi-jerusalem-second-attack-boy-13": [
+        ("fr", "2023-01-28", "Le Figaro", "perpétrée par un Palestinien de 13 ans"),
+        ("fr", "2023-01-28", "Libération", "un adolescent palestinien blesse"),
+        ("fr", "2023-01-28", "20 minutes", "Nouvelle attaque armée à Jérusalem-Est"),
+        ("en", "2023-01-28", "BBC News", "Thirteen-year-old held over second attack"),
+        ("en", "2023-01-28", "Sky News", "Two wounded in 'terror attack' in Jerusalem"),
+    ],
+    "bi-netanyahu-vows-response": [
+        ("fr", "2023-01-28", "BFM TV", "Netanyahu promet une réponse"),
+        ("en", "2023-01-28", "Al Jazeera", "Netanyahu vows ‘swift response’"),
+    ],
+    "bi-petr-pavel-wins-czech-election": [
+        ("fr", "2023-01-28", "Le Monde", "Petr Pavel, ancien général de l’OTAN, remporte"),
+        ("fr", "2023-01-28", "Le Figaro", "Petr Pavel remporte la présidentielle"),
+        ("fr", "2023-01-28", "BFM TV", "Petr Pavel élu président"),
+        ("en", "2023-01-28", "BBC News", "Ex-general beats populist rival"),
+        ("en", "2023-01-28", "Financial Times", "Former Nato commander wins"),
+    ],
+    "bi-flybe-ceases-trading": [
+        ("fr", "2023-01-28", "Les Echos", "Flybe cesse son activité"),
+        ("fr", "2023-01-28", "BFM TV", "Flybe cesse son activité"),
+        ("en", "2023-01-28", "BBC News", "Flybe: Regional carrier ceases trading"),
+        ("en", "2023-01-28", "CNN", "UK airline Flybe cancels all flights"),
+        ("en", "2023-01-28", "The Guardian", "Flybe: all flights cancelled"),
+    ],
+    "bi-tyre-nichols-video-released": [
+        ("fr", "2023-01-28", "Le Monde", "les images de sa violente arrestation"),
+        ("fr", "2023-01-28", "20 minutes", "La vidéo insoutenable de l'arrestation"),
+        ("en", "2023-01-28", "ABC News", "Video released of confrontation"),
+        ("en", "2023-01-28", "BBC News", "Footage shows Memphis Police brutally beating"),
+    ],
+    "bi-pope-clarifies-homosexuality-remarks": [
+        ("fr", "2023-01-28", "20 minutes", "tente de clarifier ses propos"),
+        ("fr", "2023-01-28", "La Croix", "précise ses propos sur l’homosexualité"),
+        ("fr", "2023-01-28", "Le Point", "clarifie ses propos"),
+        ("en", "2023-01-28", "ABC News", "Pope clarifies homosexuality and sin comments"),
+    ],
+    "bi-allies-pledge-321-tanks": [
+        ("fr", "2023-01-28", "Le Figaro", "«321 chars lourds»"),
+        ("en", "2023-01-28", "CNN", "Western allies to deliver 321 tanks"),
+    ],
+    "bi-us-charges-alinejad-plot": [
+        ("fr", "2023-01-28", "Marianne", "Masih Alinejad"),
+        ("en", "2023-01-27", "ABC News", "US charges 3 in plot to kill Iranian-American author"),
+        ("en", "2023-01-27", "The Guardian", "Three charged with Iran-backed plot"),
+        ("en", "2023-01-27", "Al Jazeera", "US charges three in Iran-linked plot"),
+    ],
+    # French multi-outlet, French only
+    "fr-france-culture-director-resigns": [
+        ("fr", "2023-01-24", "Le Monde", "Sandrine Treiner, directrice de France Culture"),
+        ("fr", "2023-01-24", "Le Figaro", "la patronne de France Culture démissionne"),
+        ("fr", "2023-01-24", "Nouvel Obs", "Sandrine Treiner démissionne de France Culture"),
+    ],
+    "fr-paris-rally-detainees-iran": [
+        ("fr", "2023-01-28", "20 minutes", "Rassemblement à Paris pour la libération"),
+        ("fr", "2023-01-28", "BFM TV", "plusieurs dizaines de personnes rassemblées"),
+        ("fr", "2023-01-28", "C News", "les proches des sept otages français"),
+    ],
+    "fr-handball-france-beats-sweden-semi": [
+        ("fr", "2023-01-28", "C News", "la France qualifiée pour la finale"),
+        ("fr", "2023-01-28", "Libération", "la France met la Suède en kit"),
+        ("fr", "2023-01-28", "Le Monde", "revivez la qualification des Bleus"),
+    ],
+    "fr-jouve-wins-sprint": [
+        ("fr", "2023-01-28", "Le Monde", "Richard Jouve se pare d’or"),
+        ("fr", "2023-01-28", "BFM TV", "l’émotion de Jouve"),
+    ],
+    "fr-laporte-resigns": [
+        ("fr", "2023-01-28", "Le Figaro", "Bernard Laporte se sacrifie"),
+        ("fr", "2023-01-28", "La Croix", "le rugby français sans président"),
+    ],
+    # English, other day, kept for look-alikes
+    "en-pope-ap-interview-not-a-crime": [
+        ("en", "2023-01-25", "NBC News", "homosexuality is a sin but not a crime"),
+        ("en", "2023-01-25", "New York Times", "Homosexuality Is Not a Crime, but Is a Sin"),
+    ],
+    "en-academy-reviews-campaigns": [
+        ("en", "2023-01-27", "The Guardian", "Oscars to review ‘campaign procedures’"),
+    ],
+}
+
+# look-alike pairs among the new events: ("E:label", "E:label", kind); "E:label@fr" /
+# "E:label@en" takes that event's first French / English article.
+NEW_LOOKALIKES = [
+    ("E:bi-jerusalem-synagogue-attack@fr", "E:bi-jerusalem-second-attack-boy-13@en", "same city, next day, other attack"),
+    ("E:bi-jerusalem-second-attack-boy-13@fr", "E:bi-jerusalem-synagogue-attack@en", "same city, next day, other attack"),
+    ("E:bi-netanyahu-vows-response@en", "E:bi-jerusalem-second-attack-boy-13@fr", "same topic, reaction vs attack"),
+    ("E:bi-poland-asks-germany-leopard@fr", "E:bi-allies-pledge-321-tanks@en", "same topic (tanks for Ukraine), other happening"),
+    ("E:bi-pope-clarifies-homosexuality-remarks@fr", "E:en-pope-ap-interview-not-a-crime@en", "same person and topic, interview vs later clarification"),
+    ("E:bi-oscar-nominations-2023@fr", "E:en-academy-reviews-campaigns@en", "same awards, other happening"),
+    ("E:bi-ukraine-officials-resign@en", "E:fr-france-culture-director-resigns@fr", "template: resignations"),
+    ("E:bi-sabalenka-wins-australian-open@fr", "E:fr-handball-france-beats-sweden-semi@fr", "template: sports result, same day"),
+]
+NEW_SEED = 2121
+
+
+def load_mediabias(gitdir):
+    raw = git_show(gitdir, MB_COMMIT, MB_PATH).decode("cp1252")
+    rows = []
+    for n, line in enumerate(raw.split("\n"), 1):
+        parts = line.strip().split('";"')
+        if len(parts) != 3:
+            continue
+        date, outlet, title = parts[0].strip('"'), parts[1], parts[2]
+        title = title[:-1] if title.endswith('"') else title  # the field's closing quote only
+        rows.append({"line": n, "date": date, "outlet": outlet,
+                     "title": re.sub(r"\s+", " ", title.replace('\\"', '"')).strip()})
+    return rows
+
+
+def load_rss(gitdir, day, outlet):
+    out = []
+    for feed in RSS_FEEDS[outlet]:
+        path = f"2023/{day[5:7]}/{day}/{feed}_entries.json"
+        try:
+            data = json.loads(git_show(gitdir, RSS_COMMIT, path))
+        except subprocess.CalledProcessError:
+            continue
+        for e in data["entries"]:
+            out.append(dict(e, path=path))
+    return out
+
+
+def clean_html(s):
+    s = html.unescape(re.sub(r"<[^>]+>", " ", s or ""))
+    return re.sub(r"\s+", " ", s).strip()
+
+
+def new_articles(mb_git, rss_git):
+    mb = load_mediabias(mb_git)
+    arts, by_label = [], {}
+    for label, refs in NEW_EVENTS.items():
+        items = []
+        for lang, day, outlet, needle in refs:
+            if lang == "fr":
+                hits = [r for r in mb if r["date"] == day and r["outlet"] == outlet and needle in r["title"]]
+                assert len({r["title"] for r in hits}) == 1, (label, outlet, needle, [r["title"] for r in hits])
+                r = hits[0]  # first line holding that title (the scrape repeats titles)
+                items.append({"id": f"mb-{r['line']}", "event": label, "language": "fr", "outlet": outlet,
+                              "published": day, "url": "", "title": r["title"], "lead": "",
+                              "source": f"media-bias-fr:{MB_PATH}:line={r['line']}"})
+            else:
+                hits = [e for e in load_rss(rss_git, day, outlet) if needle in e["title"]]
+                assert len({e["title"] for e in hits}) == 1, (label, outlet, needle, [e["title"] for e in hits])
+                e = hits[0]
+                when = dt.datetime.fromisoformat(e["date_published"]).astimezone(dt.timezone.utc)
+                items.append({"id": "rss-" + hashlib.sha1(e["link"].encode()).hexdigest()[:10], "event": label,
+                              "language": "en", "outlet": outlet,
+                              "published": when.strftime("%Y-%m-%dT%H:%M:%SZ"), "url": e["link"],
+                              "title": clean_html(e["title"]), "lead": trim_lead(clean_html(e["description"])),
+                              "source": f"rss-link-database-2023:{e['path']}"})
+        outlets = [a["outlet"] for a in items]
+        assert len(outlets) == len(set(outlets)) and len(items) <= MAX_PER_EVENT, label
+        by_label[label] = items
+        arts.extend(items)
+    pairs = []
+    for a, b, kind in NEW_LOOKALIKES:
+        ends = []
+        for x in (a, b):
+            label, lang = x[2:].split("@")
+            ends.append(next(i["id"] for i in by_label[label] if i["language"] == lang))
+        pairs.append((ends[0], ends[1], kind))
+    return arts, by_label, pairs
+
+
+def split_new(arts, pairs):
+    """Own seeded split for the new events, by look-alike-joined group. Bilingual groups and
+    the other new groups are shuffled separately (random.Random(NEW_SEED)); groups go to test in
+    shuffled order until test holds at least half of that kind's events (rounded up)."""
+    label_of = {a["id"]: a["event"] for a in arts}
+    parent = {}
+    def find(x):
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]; x = parent[x]
+        return x
+    for a in arts:
+        find(a["event"])
+    for a, b, _ in pairs:
+        parent[find(label_of[a])] = find(label_of[b])
+    langs = {}
+    for a in arts:
+        langs.setdefault(a["event"], set()).add(a["language"])
+    members = {}
+    for e in langs:
+        members.setdefault(find(e), []).append(e)
+    bil = lambda g: any(len(langs[e]) == 2 for e in members[g])
+    test = set()
+    for kind in (True, False):
+        groups = sorted(g for g in members if bil(g) == kind)
+        random.Random(NEW_SEED).shuffle(groups)
+        count = lambda gs: sum(1 for g in gs for e in members[g] if (len(langs[e]) == 2) == kind)
+        need, taken = (count(groups) + 1) // 2, []
+        for g in groups:
+            if count(taken) >= need:
+                break
+            taken.append(g)
+        test.update(taken)
+    for a in arts:
+        a["split"] = "test" if find(a["event"]) in test else "dev"
+
+
 FR_MONTHS = {m: i + 1 for i, m in enumerate(
     "janvier février mars avril mai juin juillet août septembre octobre novembre décembre".split())}
 
@@ -356,6 +660,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--uci", default=UCI_GIT)
     ap.add_argument("--wikinews", default=WN_GIT)
+    ap.add_argument("--mediabias", default=MB_GIT, help="Ukratic/Media_bias snapshot (French headlines 2023)")
+    ap.add_argument("--rss", default=RSS_GIT, help="rumca-js/RSS-Link-Database-2023 snapshot (English RSS 2023)")
     ap.add_argument("--check", action="store_true", help="print every kept title per event")
     args = ap.parse_args()
 
@@ -367,6 +673,10 @@ def main():
             print(f"== {label} ({len(items)}) own_words={own_words(items)}")
             for r in items:
                 print("   ", r["uid"], r["title"], "|", r["outlet"])
+        for label, items in new_articles(args.mediabias, args.rss)[1].items():
+            print(f"== {label} ({len(items)})")
+            for a in items:
+                print("   ", a["id"], a["language"], a["published"], a["title"], "|", a["outlet"])
         return
 
     articles = []
@@ -418,6 +728,19 @@ def main():
     test_groups = set(groups[: len(groups) // 2])
     for a in articles:
         a["split"] = "test" if find(a["event"]) in test_groups else "dev"
+
+    # --- new events (bilingual 2023 set): own split, existing items keep theirs -------
+    new, _, new_pairs = new_articles(args.mediabias, args.rss)
+    split_new(new, new_pairs)
+    for a in new:
+        assert a["id"] not in seen, a["id"]
+        seen[a["id"]] = a["event"]
+        assert a["event"] not in {x["event"] for x in articles}, a["event"]
+    articles.extend(new)
+    LOOKALIKES.extend(new_pairs)
+    label_of = {a["id"]: a["event"] for a in articles}
+    for a, b, _ in new_pairs:
+        assert label_of[a] != label_of[b], (a, b)
 
     order = ["id", "event", "split", "language", "outlet", "published", "url", "title", "lead", "source"]
     for split in ("dev", "test"):
